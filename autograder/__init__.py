@@ -1,0 +1,1 @@
+"""The kit's grader: grades nbgrader notebooks of the neural-networks course."""
