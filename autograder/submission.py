@@ -73,3 +73,26 @@ def grading_code(notebook):
     """The Python source the grader runs: every code cell but test and skip-grading cells."""
     return [python_only(c.source) for c in code_cells(notebook)
             if not c.is_test and SKIP_TAG not in c.tags]
+
+
+def trusted_grading_code(submitted, source):
+    """The code to grade, with the instructor's cells where the student may not edit.
+
+    Locked cells (given code) are restored from the source notebook, as nbgrader does, and
+    the source decides which cells are ``skip-grading``: a student cannot change either.
+    """
+    source_cells = {c.cell_id: c for c in code_cells(source)}
+    code = []
+    for cell in code_cells(submitted):
+        original = source_cells.get(cell.cell_id)
+        if cell.is_test or (original is not None and (original.is_test or SKIP_TAG in original.tags)):
+            continue
+        locked = original is not None and original.cell_id in _locked_ids(source)
+        code.append(python_only(original.source if locked else cell.source))
+    return code
+
+
+def _locked_ids(notebook):
+    return {c.metadata["nbgrader"]["grade_id"] for c in notebook.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")
+            and not c.metadata["nbgrader"].get("solution")}

@@ -23,7 +23,7 @@ def nn(x, w):
 
 
 def nn_predict(x, w):
-    """Predicted class, (N, 1) of 0.0 / 1.0: 1 where the output is at least 0.5."""
+    """Predicted class, (N, 1) of 0.0 / 1.0: 1 where the output is above 0.5 (np.round sends 0.5 to 0)."""
     return np.round(nn(x, w))
 
 

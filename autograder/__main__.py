@@ -1,0 +1,66 @@
+"""Command line: ``python -m autograder grade NOTEBOOK --results FILE`` and batch grading."""
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.grading import grade_notebook
+from autograder.reports import summary_table, write_gradescope_json, write_grades_csv
+from autograder.sandbox import isolation_available, warn_if_not_isolated
+
+
+def find_submissions(paths):
+    """(student, assignment or None, notebook) for each notebook named or found.
+
+    A folder is read in nbgrader's layout submitted/<student>/<assignment>/<notebook>.ipynb;
+    a file's student is the name of the folder that holds it.
+    """
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for notebook in sorted(path.glob("*/*/*.ipynb")):
+                if ".ipynb_checkpoints" not in notebook.parts:
+                    found.append((notebook.parent.parent.name, notebook.parent.name, notebook))
+        else:
+            found.append((path.resolve().parent.name, None, path))
+    return found
+
+
+def grade_command(args):
+    isolation = isolation_available()
+    warn_if_not_isolated(isolation, args.require_sandbox)
+    submissions = find_submissions(args.paths)
+    if not submissions:
+        sys.exit(f"no notebooks found in {' '.join(args.paths)}")
+    if args.results and len(submissions) > 1:
+        sys.exit("--results names one file: give one notebook, or use --out for many")
+    results = []
+    for student, assignment, notebook in submissions:
+        result = grade_notebook(notebook, args.assignment or assignment, student, isolation=isolation)
+        results.append(result)
+        target = Path(args.results) if args.results else Path(args.out) / student / result.assignment / "results.json"
+        write_gradescope_json(result, target)
+    if not args.results:
+        write_grades_csv(results, Path(args.out) / "grades.csv")
+    if not args.quiet:
+        print(summary_table(results))
+        if not args.results:
+            print(f"Results in {args.out}/<student>/<assignment>/results.json and {args.out}/grades.csv")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="grade notebooks in the sandbox")
+    grade.add_argument("paths", nargs="+", help="notebooks, or folders in nbgrader's submitted/ layout")
+    grade.add_argument("--results", help="results.json to write (one notebook only)")
+    grade.add_argument("--out", default="graded", help="folder for per-submission results and grades.csv")
+    grade.add_argument("--assignment", help="assignment name (default: the notebook's file name)")
+    grade.add_argument("--require-sandbox", action="store_true",
+                       help="refuse to grade when student code cannot be isolated")
+    grade.add_argument("--quiet", action="store_true", help="print no summary table")
+    args = parser.parse_args(argv)
+    grade_command(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Grade one submitted notebook: submission -> sandbox -> hidden suite -> SubmissionResult."""
+from pathlib import Path
+
+from autograder.course import ASSIGNMENTS
+from autograder.hidden_suite import run_hidden_suite
+from autograder.results import SubmissionResult, TestResult
+from autograder.sandbox import Limits, Sandbox, SandboxFailure
+from autograder.student import Student
+from autograder.submission import UnreadableNotebook, read_notebook, trusted_grading_code
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def assignment_of(notebook_path):
+    """The assignment a notebook belongs to, from its file name (the contract's rule)."""
+    return Path(notebook_path).stem
+
+
+def points(records, assignment):
+    """TestResults with each item's points shared among its checks by weight."""
+    item_points = {g.name: g.points for g in ASSIGNMENTS[assignment]}
+    totals = {}
+    for record in records:
+        totals[record.item] = totals.get(record.item, 0.0) + record.weight
+    tests = []
+    for record in records:
+        share = item_points[record.item] * record.weight / totals[record.item] if totals[record.item] else 0.0
+        tests.append(TestResult(
+            name=f"{record.item}: {record.description}", item=record.item,
+            score=round(share, 6) if record.status == "passed" else 0.0, max_score=round(share, 6),
+            output=record.output, status=record.status))
+    return tests
+
+
+def ungradeable(result, status, sentence):
+    result.status, result.output = status, sentence
+    return result
+
+
+def grade_notebook(path, assignment=None, student="", limits=Limits(), isolation=None):
+    """The SubmissionResult of the notebook at ``path``; never raises for a bad submission."""
+    assignment = assignment or assignment_of(path)
+    result = SubmissionResult(student=student, assignment=assignment, notebook=str(path))
+    if assignment not in ASSIGNMENTS:
+        return ungradeable(result, "unknown assignment",
+                           f"{Path(path).name} is not one of the course's notebooks "
+                           f"({', '.join(a + '.ipynb' for a in ASSIGNMENTS)}); rename it or pass --assignment.")
+    result.max_score = float(sum(g.points for g in ASSIGNMENTS[assignment]))
+    try:
+        notebook = read_notebook(path)
+    except UnreadableNotebook as err:
+        return ungradeable(result, "unreadable", str(err))
+    source = read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
+    with Sandbox(trusted_grading_code(notebook, source), limits, isolation) as sandbox:
+        try:
+            sandbox.start()
+        except SandboxFailure as failure:
+            return ungradeable(result, failure.kind, f"{failure} Nothing could be graded.")
+        result.tests = points(run_hidden_suite(assignment, Student(sandbox)), assignment)
+    return result

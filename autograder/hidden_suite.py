@@ -1,0 +1,95 @@
+"""Runs the hidden pytest suite of an assignment against one sandboxed submission.
+
+Each hidden test is one named property of one graded item, declared with ``@check``.
+The checks of an item run in file order and stop at the item's first failure: later
+ones are recorded as "not checked". Only CheckFailed messages reach the student;
+any other exception becomes a plain sentence, never a traceback or the test's source.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder.checks import CheckFailed, NotImplementedYet
+
+SUITE_DIR = Path(__file__).resolve().parent / "hidden_tests"
+
+
+def check(item, description, weight=1.0):
+    """Declare a hidden test: it checks ``description`` of the graded name ``item``.
+
+    ``weight`` is its share of the item's points (0 for gate checks such as "runs").
+    """
+    def mark(function):
+        function.graded_item, function.description, function.weight = item, description, weight
+        return function
+    return mark
+
+
+class Record:
+    """The outcome of one hidden test, before points are assigned."""
+
+    def __init__(self, item, description, weight, status, output):
+        self.item, self.description, self.weight = item, description, weight
+        self.status, self.output = status, output
+
+
+def failure_text(excinfo):
+    """What the student reads about a failed check."""
+    error = excinfo.value
+    if isinstance(error, CheckFailed):
+        return str(error)
+    return (f"The check could not use what your code returned ({type(error).__name__}: "
+            f"{str(error)[:200]}). Check the return type and shape against the docstring.")
+
+
+class HiddenSuitePlugin:
+    """pytest plugin: gives tests the ``student`` fixture and records their outcomes."""
+
+    def __init__(self, student):
+        self._student = student
+        self.records = []
+        self._first_failure = {}  # item -> description of its first failed check
+
+    @pytest.fixture
+    def student(self):
+        return self._student
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        graded = getattr(item.function, "graded_item", None)
+        if graded in self._first_failure:
+            pytest.skip(f"Not checked: fix '{self._first_failure[graded]}' first.")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        function = getattr(item, "function", None)
+        if function is None or not hasattr(function, "graded_item"):
+            return
+        graded, description = function.graded_item, function.description
+        if report.when == "setup" and report.skipped:
+            self.records.append(Record(graded, description, function.weight, "not checked",
+                                       str(call.excinfo.value.msg if call.excinfo else "")))
+        elif report.when == "call":
+            if report.passed:
+                self.records.append(Record(graded, description, function.weight, "passed", "Passed."))
+            else:
+                status = "not implemented" if call.excinfo.errisinstance(NotImplementedYet) else "failed"
+                self.records.append(Record(graded, description, function.weight, status,
+                                           failure_text(call.excinfo)))
+                self._first_failure.setdefault(graded, description)
+
+
+def run_hidden_suite(assignment, student):
+    """Records of every hidden test of ``assignment``, in order."""
+    plugin = HiddenSuitePlugin(student)
+    path = SUITE_DIR / f"test_{assignment}.py"
+    args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:xdist",
+            "-p", "no:randomly", "-o", "addopts=", "--rootdir", str(SUITE_DIR), "-c", os.devnull,
+            "-W", "ignore"]
+    code = pytest.main(args, plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not plugin.records:
+        raise RuntimeError(f"the hidden suite of {assignment} did not run (pytest exit {code})")
+    return plugin.records

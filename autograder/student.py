@@ -1,0 +1,64 @@
+"""The hidden checks' handle on a submission: calls that return plain values or fail.
+
+Every call goes to the sandboxed student process; a failure comes back as CheckFailed
+with a sentence for the student, never as a traceback of the grader.
+"""
+import numpy as np
+
+from autograder.checks import CheckFailed, NotImplementedYet
+from autograder.sandbox import SandboxFailure
+
+
+def call_spec(target, args=(), init=(), attributes=None, return_args=False):
+    """One call, as the runner expects it (see student_runner.run_call)."""
+    spec = {"target": target, "args": [np.asarray(a) if isinstance(a, np.ndarray) else a for a in args]}
+    if init:
+        spec["init"] = list(init)
+    if attributes:
+        spec["set"] = dict(attributes)
+    if return_args:
+        spec["return_args"] = True
+    return spec
+
+
+class Student:
+    """Calls into one submission's sandbox."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+
+    def batch(self, specs):
+        """Raw answers of several calls run together in one fresh fork."""
+        try:
+            return self.sandbox.call_batch(specs)
+        except SandboxFailure as failure:
+            raise CheckFailed(f"{failure}.") from None
+
+    def call(self, target, *args, init=(), attributes=None, return_args=False):
+        """The value ``target(*args)`` returns; with return_args, (value, args after the call)."""
+        answer = self.batch([call_spec(target, args, init, attributes, return_args)])[0]
+        value = self.value(target, answer)
+        return (value, answer.get("args_after")) if return_args else value
+
+    def values(self, target, specs):
+        """Values of several calls of ``target`` (built with call_spec), in one batch."""
+        return [self.value(target, answer) for answer in self.batch(specs)]
+
+    @staticmethod
+    def value(target, answer):
+        """The returned value of one answer, or CheckFailed saying what went wrong."""
+        if "ok" in answer:
+            return answer["ok"]
+        if "missing" in answer:
+            raise CheckFailed(f"`{target}` is not defined: the notebook defines no `{answer['missing']}`. "
+                              "Check its name, and that its cell runs without error.")
+        if "unsendable" in answer:
+            raise CheckFailed(f"`{target}` returned something that is not numbers ({answer['unsendable']}): "
+                              "return NumPy arrays or floats.")
+        raised, where = answer.get("raised", "an error"), answer.get("where", "")
+        if raised == "NotImplementedError":
+            raise NotImplementedYet(f"`{target}` is not implemented yet: it still raises NotImplementedError.")
+        step = "setting up the object for" if answer.get("setup_failed") else "calling"
+        message = answer.get("message", "")
+        raise CheckFailed(f"{step} `{target}` raised {raised}{': ' + message if message else ''}"
+                          f"{' (' + where + ')' if where else ''}.")

@@ -1,0 +1,151 @@
+"""The program that runs inside the sandbox, as the student's process.
+
+It runs the submission's code cells, then answers the grader's calls. Each batch of calls
+runs in a fresh fork of the post-notebook state, so nothing a call changes (globals,
+patched modules, stashed arguments) reaches the next batch. The grader trusts none of
+this: it reads only values in the ``wire`` format, and enforces every limit itself.
+
+Usage: runner.py REQUEST_FD ANSWER_FD. stdout/stderr go to a size-capped file.
+"""
+import builtins
+import json
+import os
+import select
+import signal
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+import wire  # noqa: E402
+
+REQUESTS, ANSWERS = (int(fd) for fd in sys.argv[1:3])
+
+
+def read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_request():
+    """The next request from the grader, or None when it closed the pipe."""
+    head = read_exact(REQUESTS, 8)
+    if head is None:
+        return None
+    return wire.unpack(read_exact(REQUESTS, int.from_bytes(head, "big")))
+
+
+def error_summary(err):
+    """Exception type, message and the line in the student's cell where it was raised."""
+    where = ""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if frame.filename.startswith("<cell"):
+            where = f"{frame.filename[1:-1]}, line {frame.lineno}: {(frame.line or '').strip()}"
+            break
+    return {"raised": type(err).__name__, "message": str(err)[:500], "where": where}
+
+
+def run_cells(cells, namespace):
+    """Execute each cell like Jupyter does: an error is recorded and the next cell runs."""
+    errors = []
+    for index, source in enumerate(cells):
+        wire.write_frame(ANSWERS, {"event": "cell", "index": index})
+        try:
+            exec(compile(source, f"<cell {index}>", "exec"), namespace)
+        except BaseException as err:  # SystemExit too: a cell may not end the grading
+            errors.append({"cell": index, **error_summary(err)})
+    return errors
+
+
+def resolve(namespace, call):
+    """The callable a call names: a function, or a method of a freshly built object."""
+    target = call["target"]
+    if "." not in target:
+        return namespace[target]
+    class_name, method = target.split(".", 1)
+    obj = namespace[class_name](*call.get("init", []))
+    for path, value in call.get("set", {}).items():
+        *parents, attr = path.split(".")
+        holder = obj
+        for name in parents:
+            holder = getattr(holder, name)
+        setattr(holder, attr, value)
+    return getattr(obj, method)
+
+
+def run_call(namespace, call):
+    """Result of one call as a wire-safe dict; exceptions become data."""
+    try:
+        function = resolve(namespace, call)
+    except KeyError as err:
+        return {"missing": str(err).strip("'")}
+    except BaseException as err:
+        return {"setup_failed": True, **error_summary(err)}
+    args, kwargs = call.get("args", []), call.get("kwargs", {})
+    try:
+        value = function(*args, **kwargs)
+    except BaseException as err:
+        return error_summary(err)
+    answer = {"ok": value}
+    if call.get("return_args"):
+        answer["args_after"] = list(args)
+    try:  # only numbers cross the boundary: reject objects here, with a clear message
+        wire.pack(answer)
+    except Exception as err:
+        return {"unsendable": f"{type(value).__name__}: {err}"}
+    return answer
+
+
+def run_batch(namespace, calls, timeout):
+    """Run ``calls`` in a forked child; relay its answer frame, or say how it failed."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        results = [run_call(namespace, call) for call in calls]
+        wire.write_frame(write_end, {"event": "results", "results": results})
+        os._exit(0)
+    os.close(write_end)
+    data, deadline_hit = bytearray(), False
+    while True:
+        ready, _, _ = select.select([read_end], [], [], timeout)
+        if not ready:
+            deadline_hit = True
+            break
+        chunk = os.read(read_end, 1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    if deadline_hit:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    os.close(read_end)
+    if deadline_hit:
+        return wire.write_frame(ANSWERS, {"event": "batch_failed", "reason": "timeout"})
+    if not data:
+        reason = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+        return wire.write_frame(ANSWERS, {"event": "batch_failed", "reason": reason})
+    os.write(ANSWERS, bytes(data))  # already a frame
+
+
+def main():
+    with open("submission.json") as f:
+        cells = json.load(f)
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    errors = run_cells(cells, namespace)
+    defined = sorted(k for k in namespace if not k.startswith("__"))
+    wire.write_frame(ANSWERS, {"event": "ready", "cell_errors": errors, "defined": defined})
+    while True:
+        request = read_request()
+        if request is None:
+            return
+        run_batch(namespace, request["calls"], request["timeout"])
+
+
+if __name__ == "__main__":
+    main()
