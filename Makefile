@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 NBGRADER := $(VENV)/bin/nbgrader
 ASSIGNMENTS := logistic_regression hidden_layer digits_mlp
 
-.PHONY: demo test env release notebooks validate clean
+.PHONY: demo test env sandbox-tools release notebooks validate clean
 
 # The main job: environment, release built from source/ and checked, then graded demo class.
 demo: env release validate
@@ -15,7 +15,14 @@ demo: env release validate
 test: env
 	$(PY) -m pytest -n 2 tests
 
-env: $(VENV)/ready
+env: $(VENV)/ready sandbox-tools
+
+# bubblewrap isolates student code; the grader warns loudly (and --require-sandbox refuses) without it.
+sandbox-tools:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) || echo "WARNING: could not install bubblewrap"; \
+	  else echo "WARNING: bubblewrap missing: install it (apt-get install bubblewrap) for an isolated sandbox"; fi; }
 
 $(VENV)/ready: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)

@@ -27,7 +27,7 @@ def points(records, assignment):
         share = item_points[record.item] * record.weight / totals[record.item] if totals[record.item] else 0.0
         tests.append(TestResult(
             name=f"{record.item}: {record.description}", item=record.item,
-            score=round(share, 6) if record.status == "passed" else 0.0, max_score=round(share, 6),
+            score=share if record.status == "passed" else 0.0, max_score=share,
             output=record.output, status=record.status))
     return tests
 
@@ -38,9 +38,22 @@ def ungradeable(result, status, sentence):
 
 
 def grade_notebook(path, assignment=None, student="", limits=Limits(), isolation=None):
-    """The SubmissionResult of the notebook at ``path``; never raises for a bad submission."""
+    """The SubmissionResult of the notebook at ``path``; never raises for a bad submission.
+
+    A failure of the grader itself is recorded as status "grader error", so that one
+    submission never stops a batch; the instructor sees the reason in ``output``.
+    """
     assignment = assignment or assignment_of(path)
     result = SubmissionResult(student=student, assignment=assignment, notebook=str(path))
+    try:
+        return _grade(path, assignment, result, limits, isolation)
+    except Exception as err:  # the grader's own fault: record it, keep the batch going
+        result.tests = []
+        return ungradeable(result, "grader error", f"The grader failed on this submission ({type(err).__name__}: "
+                           f"{err}). This is not your fault; your instructor can see this message.")
+
+
+def _grade(path, assignment, result, limits, isolation):
     if assignment not in ASSIGNMENTS:
         return ungradeable(result, "unknown assignment",
                            f"{Path(path).name} is not one of the course's notebooks "
