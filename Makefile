@@ -7,9 +7,12 @@ ASSIGNMENTS := logistic_regression hidden_layer digits_mlp
 
 .PHONY: demo test env sandbox-tools release notebooks validate clean
 
-# The main job: environment, release built from source/ and checked, then graded demo class.
+# The main job: environment, release built from source/ and validated, then the bundled
+# demo class (demo/build_class.py) graded in the sandbox, with its grade table printed.
 demo: env release validate
-	@echo "Release built in release/ and validated for: $(ASSIGNMENTS)"
+	rm -rf build/demo
+	$(PY) demo/build_class.py build/demo/submitted
+	$(PY) -m autograder grade build/demo/submitted --out build/demo/graded
 
 # The whole test suite (CI runs exactly this through .ci/run).
 test: env

@@ -9,8 +9,15 @@ from autograder.checks import CheckFailed, NotImplementedYet
 from autograder.sandbox import SandboxFailure
 
 
-def call_spec(target, args=(), init=(), attributes=None, return_args=False):
-    """One call, as the runner expects it (see student_runner.run_call)."""
+def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_objects=None,
+              return_attributes=None):
+    """One call, as the runner expects it (see student_runner.run_call).
+
+    ``target`` is "function" or "Class.method" (the object is built with ``init`` and then
+    gets ``attributes``, dotted paths allowed). ``arg_objects`` {index: {"class", "init",
+    "set"}} builds objects in the student process to pass as those arguments;
+    ``return_attributes`` {index: [paths]} reads their attributes back after the call.
+    """
     spec = {"target": target, "args": [np.asarray(a) if isinstance(a, np.ndarray) else a for a in args]}
     if init:
         spec["init"] = list(init)
@@ -18,6 +25,10 @@ def call_spec(target, args=(), init=(), attributes=None, return_args=False):
         spec["set"] = dict(attributes)
     if return_args:
         spec["return_args"] = True
+    if arg_objects:
+        spec["arg_objects"] = {str(i): dict(o) for i, o in arg_objects.items()}
+    if return_attributes:
+        spec["return_attributes"] = {str(i): list(p) for i, p in return_attributes.items()}
     return spec
 
 

@@ -9,6 +9,7 @@ Usage: runner.py REQUEST_FD ANSWER_FD. stdout/stderr go to a size-capped file.
 """
 import builtins
 import json
+import linecache
 import os
 import select
 import signal
@@ -55,11 +56,31 @@ def run_cells(cells, namespace):
     errors = []
     for index, source in enumerate(cells):
         wire.write_frame(ANSWERS, {"event": "cell", "index": index})
+        name = f"<cell {index}>"
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # for error lines
         try:
-            exec(compile(source, f"<cell {index}>", "exec"), namespace)
+            exec(compile(source, name, "exec"), namespace)
         except BaseException as err:  # SystemExit too: a cell may not end the grading
             errors.append({"cell": index, **error_summary(err)})
     return errors
+
+
+def build_object(namespace, spec):
+    """An instance of spec["class"] built with spec["init"], then spec["set"] attributes."""
+    obj = namespace[spec["class"]](*spec.get("init", []))
+    for path, value in spec.get("set", {}).items():
+        *parents, attr = path.split(".")
+        holder = obj
+        for name in parents:
+            holder = getattr(holder, name)
+        setattr(holder, attr, value)
+    return obj
+
+
+def attribute(obj, path):
+    for name in path.split("."):
+        obj = getattr(obj, name)
+    return obj
 
 
 def resolve(namespace, call):
@@ -68,25 +89,21 @@ def resolve(namespace, call):
     if "." not in target:
         return namespace[target]
     class_name, method = target.split(".", 1)
-    obj = namespace[class_name](*call.get("init", []))
-    for path, value in call.get("set", {}).items():
-        *parents, attr = path.split(".")
-        holder = obj
-        for name in parents:
-            holder = getattr(holder, name)
-        setattr(holder, attr, value)
+    obj = build_object(namespace, {"class": class_name, "init": call.get("init", []), "set": call.get("set", {})})
     return getattr(obj, method)
 
 
 def run_call(namespace, call):
     """Result of one call as a wire-safe dict; exceptions become data."""
+    args, kwargs = list(call.get("args", [])), call.get("kwargs", {})
     try:
         function = resolve(namespace, call)
+        for index, spec in call.get("arg_objects", {}).items():  # objects passed as arguments
+            args[int(index)] = build_object(namespace, spec)
     except KeyError as err:
         return {"missing": str(err).strip("'")}
     except BaseException as err:
         return {"setup_failed": True, **error_summary(err)}
-    args, kwargs = call.get("args", []), call.get("kwargs", {})
     try:
         value = function(*args, **kwargs)
     except BaseException as err:
@@ -94,6 +111,11 @@ def run_call(namespace, call):
     answer = {"ok": value}
     if call.get("return_args"):
         answer["args_after"] = list(args)
+    try:  # read back attributes of argument objects, e.g. a trained network's weights
+        answer["attributes"] = {index: {path: attribute(args[int(index)], path) for path in paths}
+                                for index, paths in call.get("return_attributes", {}).items()}
+    except BaseException as err:
+        return {"setup_failed": True, **error_summary(err)}
     try:  # only numbers cross the boundary: reject objects here, with a clear message
         wire.pack(answer)
     except Exception as err:

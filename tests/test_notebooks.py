@@ -19,8 +19,12 @@ def notebook_path(folder, assignment):
 
 
 def execute(nb, folder, allow_errors=False):
-    """Run ``nb`` in a real kernel, in ``folder``, with nbgrader's per-cell timeout."""
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
+    """Run ``nb`` in a real kernel, in ``folder``.
+
+    The cell timeout only guards against hangs: how fast the notebooks run is measured
+    outside the tests, never asserted here.
+    """
+    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=allow_errors,
                    resources={"metadata": {"path": str(folder)}}).execute()
     return nb
 
@@ -68,14 +72,17 @@ def test_release_holds_no_solution_code_and_no_hidden_test(assignment):
     for marker in SOLUTION_MARKERS:
         assert marker not in release_text
     source = nbformat.read(notebook_path("source", assignment), as_version=4)
-    regions = re.findall(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1",
-                         "\n".join(c.source for c in source.cells), flags=re.DOTALL)
+    source_text = "\n".join(c.source for c in source.cells)
+    region = r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1"
+    regions = re.findall(region, source_text, flags=re.DOTALL)
     assert regions, "the source notebook has no solution region"
+    outside_regions = re.sub(region, "", source_text, flags=re.DOTALL)
     release = nbformat.read(notebook_path("release", assignment), as_version=4)
-    release_code = "\n".join(c.source for c in release.cells)
+    release_text = "\n".join(c.source for c in release.cells)
+    # A region's line leaks if the release shows it although the source has it nowhere else.
     leaked = [line.strip() for _, body in regions for line in body.splitlines()
               if len(line.strip()) > 12 and not line.strip().startswith("#")
-              and line.strip() in release_code]
+              and line.strip() in release_text and line.strip() not in outside_regions]
     assert leaked == []
 
 

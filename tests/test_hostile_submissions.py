@@ -1,0 +1,305 @@
+"""Hostile submissions: loops, memory and fork bombs, floods of output, huge answers.
+
+Each is graded with small limits. The grader must come back with a result (graded with 0
+on the hostile item, or ungradeable with a sentence saying why) in bounded time, and leave
+no process of the sandbox user and no scratch folder behind.
+"""
+import os
+import tempfile
+import textwrap
+import threading
+import time
+
+import pytest
+
+from autograder.grading import grade_notebook
+from autograder.sandbox import SANDBOX_UID, Limits
+from submissions import cell_source, release_submission, sandbox_lock
+
+A = "logistic_regression"
+HONEST = {"logistic-solution": cell_source(A, "logistic-solution")}
+HONEST_POINTS = 2.0
+LIMITS = Limits(notebook_seconds=10, call_seconds=3, submission_seconds=40)
+TIME_BOUND = 60.0  # a guard against hangs, not a speed claim
+
+
+def code(text):
+    return textwrap.dedent(text).strip() + "\n"
+
+
+def processes():
+    """{pid: (ppid, uid, pid namespace)} of every live, non-zombie process."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+            namespace = os.readlink(f"/proc/{entry}/ns/pid")
+        except OSError:
+            continue
+        if fields.get("State", "").split()[:1] == ["Z"]:
+            continue
+        found[int(entry)] = (int(fields["PPid"]), int(fields["Uid"].split()[0]), namespace)
+    return found
+
+
+class SandboxWatcher(threading.Thread):
+    """Records the pid namespaces of the sandboxes this process starts (its descendants').
+
+    Other test sessions grade concurrently as the same uid, so "no process of uid 65534"
+    is checked for the processes of *our* sandboxes: those in the namespaces seen here.
+    """
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.namespaces, self.running = set(), True
+        self.own_namespace = os.readlink("/proc/self/ns/pid")
+
+    def run(self):
+        while self.running:
+            self.scan()
+            time.sleep(0.02)
+
+    def scan(self):
+        table = processes()
+        for pid, (ppid, _, namespace) in table.items():
+            chain, seen = ppid, 0
+            while chain in table and chain != os.getpid() and seen < 50:
+                chain, seen = table[chain][0], seen + 1
+            if chain == os.getpid() and namespace != self.own_namespace:
+                self.namespaces.add(namespace)
+
+    def stop(self):
+        self.running = False
+        self.join()
+
+    def left_behind(self):
+        """Live processes in our sandboxes' namespaces, and any of the sandbox uid among them."""
+        return [pid for pid, (_, uid, namespace) in processes().items() if namespace in self.namespaces]
+
+
+def report(result):
+    return f"[{result.status}] {result.output}\n" + "\n".join(
+        f"{t.name} [{t.status}] {t.score:.3g}: {t.output}" for t in result.tests if t.status != "passed")
+
+
+def grade_hostile(tmp_path, hostile_cells=(), replace=None):
+    """Grade a release notebook (logistic honest) plus ``hostile_cells``; check the aftermath."""
+    path = release_submission(tmp_path, A, replace={**HONEST, **(replace or {})}, append=list(hostile_cells))
+    scratch_root = tmp_path / "scratch"
+    scratch_root.mkdir()
+    watcher = SandboxWatcher()
+    with sandbox_lock(exclusive=True), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(scratch_root))  # the sandbox's scratch goes here
+        watcher.start()
+        started = time.monotonic()
+        try:
+            result = grade_notebook(path, limits=LIMITS)
+        finally:
+            elapsed = time.monotonic() - started
+            watcher.stop()
+        deadline = time.monotonic() + 5  # the kernel may need a moment to reap a dead namespace
+        while watcher.left_behind() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = watcher.left_behind()
+    assert watcher.namespaces, "no sandbox was seen: the watcher is broken"
+    assert elapsed < TIME_BOUND, f"grading took {elapsed:.0f} s\n{report(result)}"
+    assert left == [], f"processes of the sandbox (uid {SANDBOX_UID}) left behind: {left}"
+    scratch = sorted(p.name for p in scratch_root.iterdir())
+    assert scratch == [], f"sandbox scratch folders left behind: {scratch}"
+    assert result.score <= HONEST_POINTS + 1e-9, report(result)
+    if result.status != "graded":
+        assert result.score == 0 and result.output.endswith("."), report(result)
+    return result
+
+
+def item_output(result, item):
+    return " ".join(t.output for t in result.tests if t.item == item and t.status == "failed")
+
+
+def graded_with_zero_on(result, item):
+    assert result.status == "graded", report(result)
+    assert result.item_scores()[item] == 0, report(result)
+    assert result.item_scores()["logistic"] == pytest.approx(HONEST_POINTS), report(result)
+
+
+# --- infinite loops ---------------------------------------------------------------------------
+
+IGNORE_SIGNALS = "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n    signal.signal(s, signal.SIG_IGN)\n"
+
+
+def test_infinite_loop_in_a_graded_function(tmp_path):
+    result = grade_hostile(tmp_path, replace={"gradient-solution": IGNORE_SIGNALS + code("""
+        def gradient(w, x, t):
+            while True:
+                pass
+    """)})
+    graded_with_zero_on(result, "gradient")
+    assert "did not finish" in item_output(result, "gradient")
+
+
+def test_infinite_loop_at_the_top_level(tmp_path):
+    result = grade_hostile(tmp_path, [IGNORE_SIGNALS + "while True:\n    pass\n"])
+    assert result.status == "timeout", report(result)
+    assert "did not finish in time" in result.output and "code cell" in result.output
+
+
+def test_sleeping_forever_in_every_graded_function_respects_the_submission_limit(tmp_path):
+    result = grade_hostile(tmp_path, replace={
+        "loss-solution": "import time\ndef loss(y, t):\n    time.sleep(1000)\n",
+        "gradient-solution": "def gradient(w, x, t):\n    time.sleep(1000)\n",
+        "delta_w-solution": "def delta_w(w_k, x, t, learning_rate):\n    time.sleep(1000)\n",
+        "xor_feature_weights-solution": "def xor_feature_weights():\n    time.sleep(1000)\n"})
+    assert result.status == "graded", report(result)
+    assert result.score == pytest.approx(HONEST_POINTS)
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+def test_memory_bomb_at_the_top_level(tmp_path):
+    result = grade_hostile(tmp_path, ["big = np.ones((50 * 2**30) // 8)\n"])
+    assert result.status == "graded", report(result)  # MemoryError in a cell: the cell fails, like in Jupyter
+    assert result.score == pytest.approx(HONEST_POINTS)
+
+
+def test_memory_bomb_in_a_graded_function(tmp_path):
+    result = grade_hostile(tmp_path, replace={"gradient-solution": code("""
+        def gradient(w, x, t):
+            return np.ones((50 * 2**30) // 8)
+    """)})
+    graded_with_zero_on(result, "gradient")
+    assert "MemoryError" in item_output(result, "gradient")
+
+
+def test_growing_list_until_memory_runs_out(tmp_path):
+    result = grade_hostile(tmp_path, [code("""
+        hoard = []
+        while True:
+            hoard.append(bytearray(10**7))
+    """)])
+    assert result.score <= HONEST_POINTS
+
+
+def test_growing_list_in_a_graded_function(tmp_path):
+    result = grade_hostile(tmp_path, replace={"loss-solution": code("""
+        def loss(y, t):
+            hoard = []
+            while True:
+                hoard.append(list(range(10**6)))
+    """)})
+    assert result.item_scores().get("loss", 0) == 0, report(result)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+def test_fork_bomb_at_the_top_level(tmp_path):
+    result = grade_hostile(tmp_path, [code("""
+        import os
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """)])
+    assert result.status != "graded" and result.score == 0, report(result)
+
+
+def test_fork_bomb_in_a_graded_function(tmp_path):
+    result = grade_hostile(tmp_path, replace={"gradient-solution": code("""
+        import os
+        def gradient(w, x, t):
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+    """)})
+    assert result.item_scores().get("gradient", 0) == 0, report(result)
+
+
+def test_detached_children_are_killed_with_the_sandbox(tmp_path):
+    result = grade_hostile(tmp_path, [code("""
+        import subprocess
+        for _ in range(5):
+            try:
+                subprocess.Popen(["sleep", "1000"], start_new_session=True)
+                subprocess.Popen(["setsid", "sleep", "1000"])
+                subprocess.Popen(["sh", "-c", "trap '' TERM INT HUP; sleep 1000 & sleep 1000"])
+            except OSError:
+                pass
+    """)], replace={"gradient-solution": code("""
+        import subprocess
+        def gradient(w, x, t):
+            subprocess.Popen(["setsid", "sleep", "1000"])
+            subprocess.Popen(["sleep", "1000"], start_new_session=True)
+            raise NotImplementedError()
+    """)})
+    assert result.status == "graded", report(result)
+    assert result.score == pytest.approx(HONEST_POINTS)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+def test_gigabytes_of_print_at_the_top_level(tmp_path):
+    result = grade_hostile(tmp_path, ['line = "x" * 10**6\nfor _ in range(5000):\n    print(line)\n'])
+    # CPython ignores SIGXFSZ: past the output limit a write raises OSError (EFBIG), which
+    # ends the cell like any error; the student process may also be stopped as a whole.
+    if result.status == "graded":
+        assert result.score == pytest.approx(HONEST_POINTS), report(result)
+    else:
+        assert result.status == "output" and "output" in result.output, report(result)
+
+
+def test_gigabytes_of_os_write_at_the_top_level(tmp_path):
+    result = grade_hostile(tmp_path, [code("""
+        import os
+        block = b"y" * 2**20
+        for _ in range(5000):
+            os.write(1, block)
+            os.write(2, block)
+    """)])
+    # CPython ignores SIGXFSZ: past the output limit a write raises OSError (EFBIG), which
+    # ends the cell like any error; the student process may also be stopped as a whole.
+    if result.status == "graded":
+        assert result.score == pytest.approx(HONEST_POINTS), report(result)
+    else:
+        assert result.status == "output" and "output" in result.output, report(result)
+
+
+def test_gigabytes_of_print_in_a_graded_function(tmp_path):
+    result = grade_hostile(tmp_path, replace={"gradient-solution": code("""
+        def gradient(w, x, t):
+            line = "z" * 10**6
+            for _ in range(5000):
+                print(line)
+            return (nn(x, w) - t).T @ np.asarray(x, dtype=float) / len(x)
+    """)})
+    assert result.item_scores().get("gradient", 0) == 0 or result.status != "graded", report(result)
+    text = item_output(result, "gradient") + result.output
+    assert "output" in text or "print" in text or "File too large" in text, report(result)
+
+
+# --- huge answers -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [10**9 // 8, 4 * 10**7, 10**10], ids=["1GB", "320MB", "80GB"])
+def test_huge_returned_array(tmp_path, size):
+    result = grade_hostile(tmp_path, replace={"gradient-solution": code(f"""
+        def gradient(w, x, t):
+            return np.zeros({size})
+    """)})
+    graded_with_zero_on(result, "gradient")
+    assert item_output(result, "gradient"), report(result)
+
+
+def test_restarted_sandbox_leaves_no_scratch_folder(tmp_path):
+    """A graded function that kills the student process makes the grader restart it for
+    the next check; every restart must clean up after itself (see grade_hostile)."""
+    result = grade_hostile(tmp_path, replace={"loss-solution": code("""
+        import os, signal
+        def loss(y, t):
+            os.kill(os.getppid(), signal.SIGKILL)  # the runner: the batch's parent
+    """)})
+    assert result.status == "graded", report(result)
+    assert "killed" in item_output(result, "loss") or "ended" in item_output(result, "loss"), report(result)
