@@ -34,7 +34,7 @@ class SubmissionResult:
 
     def item_scores(self):
         """{graded name: points earned}, in the order the items were checked."""
-        scores = {}
+        totals = {}
         for test in self.tests:
-            scores[test.item] = round(scores.get(test.item, 0.0) + (test.score if self.status == GRADED else 0.0), 6)
-        return scores
+            totals[test.item] = totals.get(test.item, 0.0) + (test.score if self.status == GRADED else 0.0)
+        return {item: round(total, 6) for item, total in totals.items()}

@@ -10,13 +10,14 @@ from autograder.sandbox import SandboxFailure
 
 
 def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_objects=None,
-              return_attributes=None):
+              return_attributes=None, overflow_is_error=False):
     """One call, as the runner expects it (see student_runner.run_call).
 
     ``target`` is "function" or "Class.method" (the object is built with ``init`` and then
     gets ``attributes``, dotted paths allowed). ``arg_objects`` {index: {"class", "init",
     "set"}} builds objects in the student process to pass as those arguments;
     ``return_attributes`` {index: [paths]} reads their attributes back after the call.
+    ``overflow_is_error`` runs the call under np.errstate(over="raise").
     """
     spec = {"target": target, "args": [np.asarray(a) if isinstance(a, np.ndarray) else a for a in args]}
     if init:
@@ -29,6 +30,8 @@ def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_
         spec["arg_objects"] = {str(i): dict(o) for i, o in arg_objects.items()}
     if return_attributes:
         spec["return_attributes"] = {str(i): list(p) for i, p in return_attributes.items()}
+    if overflow_is_error:
+        spec["numpy_errors"] = {"over": "raise"}
     return spec
 
 
@@ -71,5 +74,8 @@ class Student:
             raise NotImplementedYet(f"`{target}` is not implemented yet: it still raises NotImplementedError.")
         step = "setting up the object for" if answer.get("setup_failed") else "calling"
         message = answer.get("message", "")
+        if raised == "OSError" and "File too large" in message:
+            raise CheckFailed(f"`{target}` printed more output than allowed (the limit is for the whole "
+                              "submission): remove large or repeated prints.")
         raise CheckFailed(f"{step} `{target}` raised {raised}{': ' + message if message else ''}"
                           f"{' (' + where + ')' if where else ''}.")

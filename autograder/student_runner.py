@@ -93,6 +93,13 @@ def resolve(namespace, call):
     return getattr(obj, method)
 
 
+def numpy_errors(settings):
+    """np.errstate(**settings), e.g. overflow as an error; a no-op context when None."""
+    import contextlib
+
+    return wire.np.errstate(**settings) if settings else contextlib.nullcontext()
+
+
 def run_call(namespace, call):
     """Result of one call as a wire-safe dict; exceptions become data."""
     args, kwargs = list(call.get("args", [])), call.get("kwargs", {})
@@ -105,7 +112,8 @@ def run_call(namespace, call):
     except BaseException as err:
         return {"setup_failed": True, **error_summary(err)}
     try:
-        value = function(*args, **kwargs)
+        with numpy_errors(call.get("numpy_errors")):
+            value = function(*args, **kwargs)
     except BaseException as err:
         return error_summary(err)
     answer = {"ok": value}

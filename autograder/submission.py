@@ -47,7 +47,10 @@ def read_notebook(path):
     try:
         return nbformat.from_dict(nbformat.reads(json.dumps(data), as_version=4))
     except Exception as err:  # nbformat raises several types for malformed notebooks
-        raise UnreadableNotebook(f"{path.name} is not a readable Jupyter notebook: {err}") from err
+        raise UnreadableNotebook(
+            f"{path.name} is not a valid Jupyter notebook: its cells are damaged and cannot be read. "
+            "Open it in Jupyter, save it again (or copy your code into a fresh copy of the assignment), "
+            "and resubmit.") from err
 
 
 def code_cells(notebook):

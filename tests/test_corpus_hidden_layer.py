@@ -14,7 +14,7 @@ import pytest
 
 from autograder.course import ASSIGNMENTS
 from submissions import cell_source, notebook_path, release_submission, submission
-from submissions import graded as grade_notebook
+from autograder.grading import grade_notebook
 
 A = "hidden_layer"
 ITEMS = {g.name: float(g.points) for g in ASSIGNMENTS[A]}

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from submissions import graded as grade_notebook
+from autograder.grading import grade_notebook
 from submissions import notebook_path, release_submission, submission
 
 A = "logistic_regression"

@@ -2,19 +2,18 @@
 
 Each is graded with small limits. The grader must come back with a result (graded with 0
 on the hostile item, or ungradeable with a sentence saying why) in bounded time, and leave
-no process of the sandbox user and no scratch folder behind.
+no process of the sandbox's uid (one per grader process) and no scratch folder behind.
 """
 import os
 import tempfile
 import textwrap
-import threading
 import time
 
 import pytest
 
 from autograder.grading import grade_notebook
-from autograder.sandbox import SANDBOX_UID, Limits
-from submissions import cell_source, release_submission, sandbox_lock
+from autograder.sandbox import Limits, sandbox_uid
+from submissions import cell_source, release_submission
 
 A = "logistic_regression"
 HONEST = {"logistic-solution": cell_source(A, "logistic-solution")}
@@ -27,57 +26,18 @@ def code(text):
     return textwrap.dedent(text).strip() + "\n"
 
 
-def processes():
-    """{pid: (ppid, uid, pid namespace)} of every live, non-zombie process."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+def sandbox_processes():
+    """Live, non-zombie processes running as this grader process's sandbox uid."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/status") as f:
                 fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
-            namespace = os.readlink(f"/proc/{entry}/ns/pid")
         except OSError:
             continue
-        if fields.get("State", "").split()[:1] == ["Z"]:
-            continue
-        found[int(entry)] = (int(fields["PPid"]), int(fields["Uid"].split()[0]), namespace)
+        if fields.get("State", "").split()[:1] != ["Z"] and int(fields["Uid"].split()[0]) == sandbox_uid():
+            found.append(int(entry))
     return found
-
-
-class SandboxWatcher(threading.Thread):
-    """Records the pid namespaces of the sandboxes this process starts (its descendants').
-
-    Other test sessions grade concurrently as the same uid, so "no process of uid 65534"
-    is checked for the processes of *our* sandboxes: those in the namespaces seen here.
-    """
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.namespaces, self.running = set(), True
-        self.own_namespace = os.readlink("/proc/self/ns/pid")
-
-    def run(self):
-        while self.running:
-            self.scan()
-            time.sleep(0.02)
-
-    def scan(self):
-        table = processes()
-        for pid, (ppid, _, namespace) in table.items():
-            chain, seen = ppid, 0
-            while chain in table and chain != os.getpid() and seen < 50:
-                chain, seen = table[chain][0], seen + 1
-            if chain == os.getpid() and namespace != self.own_namespace:
-                self.namespaces.add(namespace)
-
-    def stop(self):
-        self.running = False
-        self.join()
-
-    def left_behind(self):
-        """Live processes in our sandboxes' namespaces, and any of the sandbox uid among them."""
-        return [pid for pid, (_, uid, namespace) in processes().items() if namespace in self.namespaces]
 
 
 def report(result):
@@ -90,23 +50,18 @@ def grade_hostile(tmp_path, hostile_cells=(), replace=None):
     path = release_submission(tmp_path, A, replace={**HONEST, **(replace or {})}, append=list(hostile_cells))
     scratch_root = tmp_path / "scratch"
     scratch_root.mkdir()
-    watcher = SandboxWatcher()
-    with sandbox_lock(exclusive=True), pytest.MonkeyPatch.context() as patch:
+    assert sandbox_processes() == [], "a sandbox of this grader was already running"
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(scratch_root))  # the sandbox's scratch goes here
-        watcher.start()
         started = time.monotonic()
-        try:
-            result = grade_notebook(path, limits=LIMITS)
-        finally:
-            elapsed = time.monotonic() - started
-            watcher.stop()
-        deadline = time.monotonic() + 5  # the kernel may need a moment to reap a dead namespace
-        while watcher.left_behind() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = watcher.left_behind()
-    assert watcher.namespaces, "no sandbox was seen: the watcher is broken"
+        result = grade_notebook(path, limits=LIMITS)
+        elapsed = time.monotonic() - started
+    deadline = time.monotonic() + 5  # the kernel may need a moment to reap a dead namespace
+    while sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = sandbox_processes()
     assert elapsed < TIME_BOUND, f"grading took {elapsed:.0f} s\n{report(result)}"
-    assert left == [], f"processes of the sandbox (uid {SANDBOX_UID}) left behind: {left}"
+    assert left == [], f"processes of the sandbox (uid {sandbox_uid()}) left behind: {left}"
     scratch = sorted(p.name for p in scratch_root.iterdir())
     assert scratch == [], f"sandbox scratch folders left behind: {scratch}"
     assert result.score <= HONEST_POINTS + 1e-9, report(result)

@@ -19,9 +19,11 @@ class Call:
     args: tuple = ()
     init: tuple = ()
     attributes: dict = field(default_factory=dict)
+    overflow_is_error: bool = False
 
     def spec(self, args=None, return_args=False):
-        return call_spec(self.target, self.args if args is None else args, self.init, self.attributes, return_args)
+        return call_spec(self.target, self.args if args is None else args, self.init, self.attributes, return_args,
+                         overflow_is_error=self.overflow_is_error)
 
     def run(self, student, args=None):
         return student.value(self.target, student.batch([self.spec(args)])[0])
@@ -68,6 +70,9 @@ def is_finite(student, call, when=""):
 
 
 def as_float_list(value):
+    """The arrays of a result: itself, the items of a tuple or list, or a dict's values by key."""
+    if isinstance(value, dict):
+        value = [value[key] for key in sorted(value)]
     parts = value if isinstance(value, (tuple, list)) else [value]
     return [np.asarray(p, dtype=float) for p in parts]
 
@@ -92,6 +97,22 @@ def leaves_inputs_unchanged(student, call):
             raise CheckFailed(f"{call.target} modified its argument number {index + 1} in place "
                               f"(it was {describe(before)}, it became {describe(np.asarray(after))}). "
                               "Work on a copy, or use operations that return new arrays (a = a - b, not a -= b).")
+
+
+def excused_by(dependency_check, own_check):
+    """Run ``own_check``; if it fails, pass anyway when ``dependency_check`` fails too.
+
+    A graded item that calls another graded item inherits that item's faults: when the
+    dependency fails the same property on the same inputs, the points are lost there, once.
+    """
+    try:
+        own_check()
+    except CheckFailed:
+        try:
+            dependency_check()
+        except CheckFailed:
+            return
+        raise
 
 
 def is_deterministic(student, call):

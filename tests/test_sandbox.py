@@ -1,0 +1,108 @@
+"""The student process is isolated and limited: checked from inside it, through real calls."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import Limits, Sandbox, SandboxFailure, isolation_available, sandbox_uid
+from conftest import ROOT
+
+PROBE = '''
+import os, socket
+def probe():
+    found = {"uid": os.getuid(), "euid": os.geteuid(), "pid": os.getpid(),
+             "cwd": os.getcwd(), "env": sorted(os.environ)}
+    found["sees_repo"] = any(os.path.exists(p) for p in
+        ["REPO/reference", "REPO/autograder", "REPO/source", "REPO/tests"])
+    found["root_entries"] = sorted(os.listdir("/"))
+    try:
+        socket.create_connection(("127.0.0.1", 22), timeout=1)
+        found["network"] = "connected"
+    except OSError as err:
+        found["network"] = type(err).__name__
+    found["processes"] = len([p for p in os.listdir("/proc") if p.isdigit()])
+    return found
+'''.replace("REPO", str(ROOT))
+
+
+def answer(sandbox, target):
+    result = sandbox.call_batch([{"target": target}])[0]
+    assert "ok" in result, result
+    return result["ok"]
+
+
+def probe_with(env_secret, isolation=None):
+    os.environ["NNKIT_TEST_SECRET"] = env_secret
+    try:
+        with Sandbox([PROBE, "import json\ndef report():\n    return json.dumps(probe())"],
+                     isolation=isolation) as sandbox:
+            return json.loads(answer(sandbox, "report"))
+    finally:
+        del os.environ["NNKIT_TEST_SECRET"]
+
+
+def test_this_machine_isolates_with_bubblewrap():
+    assert isolation_available() == "bwrap", "bubblewrap isolation is unavailable: run `make env` as root"
+
+
+def test_student_process_sees_no_repository_no_network_no_grader_and_no_secrets():
+    found = probe_with("hunter2")
+    assert found["uid"] == found["euid"] == sandbox_uid() != 0
+    assert found["sees_repo"] is False
+    assert found["network"] in ("OSError", "ConnectionRefusedError") and found["network"] != "connected"
+    assert found["processes"] <= 4  # its own PID namespace: the runner, a fork and bwrap's init
+    assert "NNKIT_TEST_SECRET" not in found["env"]
+    assert found["cwd"] == "/sandbox"
+
+
+def test_network_is_unreachable_not_just_refused():
+    code = ("import socket\ndef net():\n    try:\n        socket.create_connection(('1.1.1.1', 80), timeout=2)\n"
+            "        return 1\n    except OSError as err:\n        return err.errno or -1\n")
+    with Sandbox([code]) as sandbox:
+        errno = answer(sandbox, "net")
+    assert errno != 1  # no connection; ENETUNREACH (101) in a fresh network namespace
+
+
+def test_a_call_that_hangs_is_killed_and_the_sandbox_restarts():
+    code = "import time\ndef hang():\n    while True:\n        pass\ndef fine():\n    return 3.0\n"
+    with Sandbox([code], Limits(call_seconds=1.0)) as sandbox:
+        with pytest.raises(SandboxFailure) as failure:
+            sandbox.call_batch([{"target": "hang"}])
+        assert failure.value.kind == "timeout"
+        assert answer(sandbox, "fine") == 3.0
+
+
+def test_state_does_not_leak_between_batches():
+    code = "seen = []\ndef remember(x):\n    seen.append(x)\n    return float(len(seen))\n"
+    with Sandbox([code]) as sandbox:
+        first = sandbox.call_batch([{"target": "remember", "args": [1.0]}, {"target": "remember", "args": [2.0]}])
+        again = sandbox.call_batch([{"target": "remember", "args": [3.0]}])
+    assert [r["ok"] for r in first] == [1.0, 2.0] and again[0]["ok"] == 1.0
+
+
+def test_arrays_cross_without_pickle_and_objects_are_refused():
+    code = "import numpy as np\nclass Liar:\n    def __eq__(self, other):\n        return True\n" \
+           "def liar():\n    return Liar()\ndef arr(x):\n    return x * 2\n"
+    with Sandbox([code]) as sandbox:
+        liar, arr = sandbox.call_batch([{"target": "liar"}, {"target": "arr", "args": [np.arange(3.0)]}])
+    assert "unsendable" in liar
+    assert arr["ok"].tolist() == [0.0, 2.0, 4.0]
+
+
+def grade_cli(notebook, results, env, *flags):
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", str(notebook), "--results", str(results),
+                           *flags], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_without_isolation_the_grader_warns_and_require_sandbox_refuses(tmp_path):
+    notebook = ROOT / "release" / "logistic_regression" / "logistic_regression.ipynb"
+    env = {**os.environ, "AUTOGRADER_SANDBOX": "none"}
+    refused = grade_cli(notebook, tmp_path / "refused.json", env, "--require-sandbox")
+    assert refused.returncode != 0 and "refusing to grade" in refused.stderr
+    assert not (tmp_path / "refused.json").exists()
+    warned = grade_cli(notebook, tmp_path / "warned.json", env)
+    assert warned.returncode == 0 and "NOT ISOLATED" in warned.stderr
+    assert json.loads((tmp_path / "warned.json").read_text())["score"] == 0
