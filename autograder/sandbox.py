@@ -251,14 +251,17 @@ class Sandbox:
     def _death(self):
         """A SandboxFailure saying why the student process ended."""
         code = self.process.wait()
+        if self.isolation == "bwrap" and code > 128:
+            code = 128 - code  # bwrap exits 128 + N when its child died of signal N
         output = (self.scratch / "output.log").stat().st_size if self.scratch else 0
         if code == -signal.SIGXFSZ or output >= self.limits.output_bytes:
             return SandboxFailure("output", f"Your code printed more than {self.limits.output_bytes >> 20} MiB "
                                   "of output, the limit")
         if code == -signal.SIGXCPU:
             return SandboxFailure("timeout", "Your code used more CPU time than allowed")
-        if code in (-signal.SIGKILL,) or code < 0:
-            return SandboxFailure("crashed", f"Your Python process was killed (signal {-code})")
+        if code < 0:
+            return SandboxFailure("crashed", f"Your Python process was killed (signal {-code}): "
+                                  "do not kill processes or send signals from the notebook")
         return SandboxFailure("crashed", f"Your Python process exited (status {code}); "
                               "do not call exit(), sys.exit() or os._exit() in the notebook")
 
