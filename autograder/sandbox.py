@@ -92,7 +92,9 @@ def bwrap_command(scratch, python, inner):
             cmd += ["--ro-bind", system_dir, system_dir]
         elif os.path.islink(system_dir):
             cmd += ["--symlink", os.readlink(system_dir), system_dir]
-    made = set()
+    # /tmp first: the Python install may live below it, and must be bound on top of it.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    made = {"/tmp"}
     for prefix in sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(python))}):
         if prefix.startswith(("/usr/", "/bin/", "/lib")):
             continue
@@ -101,8 +103,7 @@ def bwrap_command(scratch, python, inner):
                 cmd += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
         cmd += ["--ro-bind", prefix, prefix]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", str(scratch),
-            SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
+    cmd += ["--bind", str(scratch), SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
     for key, value in scrubbed_environment().items():
         cmd += ["--setenv", key, value]
     uid = sandbox_uid()
@@ -188,8 +189,12 @@ class Sandbox:
             try:
                 message = self._read_frame(deadline)
             except SandboxFailure as failure:
-                where = f" while running code cell {cell + 1} of the notebook" if cell is not None else ""
-                failure = SandboxFailure(failure.kind, str(failure).rstrip(".") + where + ".")
+                if cell is None:  # died before running any student code: the sandbox itself failed
+                    log = self._output_tail()
+                    self.kill()
+                    raise RuntimeError(f"the sandbox did not start ({failure}); its output: {log}") from None
+                failure = SandboxFailure(failure.kind, f"{str(failure).rstrip('.')} while running code cell "
+                                         f"{cell + 1} of the notebook.")
                 self.kill()
                 self.fatal = failure
                 raise failure
@@ -197,6 +202,13 @@ class Sandbox:
                 cell = message["index"]
             elif message.get("event") == "ready":
                 return message
+
+    def _output_tail(self, size=500):
+        """The end of what the student process printed, for the instructor's diagnosis."""
+        try:
+            return (self.scratch / "output.log").read_bytes()[-size:].decode(errors="replace").strip() or "(none)"
+        except OSError:
+            return "(none)"
 
     def kill(self):
         """Kill the student process and everything it started."""

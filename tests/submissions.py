@@ -8,8 +8,13 @@ student would submit.
 """
 import copy
 import json
+import textwrap
 import uuid
 from pathlib import Path
+
+import pytest
+
+from autograder.course import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,3 +84,46 @@ def release_submission(tmp_path, assignment, replace=None, append=(), student="a
     """Like ``submission``, from the release notebook (every solution still a stub)."""
     return write_submission(tmp_path, assignment, build(load_notebook(assignment, "release"), replace, append),
                             student)
+
+
+# --- grading them and reading the result ------------------------------------------------------
+
+def code(text):
+    """``text`` dedented, as the source of a notebook cell."""
+    return textwrap.dedent(text).strip() + "\n"
+
+
+def mutate(assignment, grade_id, *edits):
+    """{grade_id: the source cell with each (old, new) replaced}; every old text must occur once,
+    so a change of the source notebook cannot turn a mutant silently correct."""
+    source = cell_source(assignment, grade_id)
+    for old, new in edits:
+        count = source.count(old)
+        assert count == 1, f"{grade_id}: {old!r} occurs {count} times in the source notebook's cell"
+        source = source.replace(old, new)
+    return {grade_id: source}
+
+
+def report(result):
+    """Everything that did not pass, for an assertion message."""
+    return f"[{result.status}] {result.output}\n" + "\n".join(
+        f"{t.name} [{t.status}] {t.score:.3g}/{t.max_score:.3g}: {t.output}"
+        for t in result.tests if t.status != "passed")
+
+
+def failures(result, item):
+    """Outputs of the failed checks of ``item``, joined."""
+    return "\n".join(t.output for t in result.tests if t.item == item and t.status == "failed")
+
+
+def assert_bug_costs_once(result, item, diagnosis):
+    """``item`` loses points with ``diagnosis`` in its feedback; every other item scores full marks."""
+    full = {g.name: float(g.points) for g in ASSIGNMENTS[result.assignment]}
+    scores = result.item_scores()
+    assert result.status == "graded", report(result)
+    assert set(scores) == set(full), report(result)
+    assert scores[item] < full[item], report(result)
+    others = {name: scores[name] for name in full if name != item}
+    assert others == pytest.approx({name: full[name] for name in others}, abs=1e-4), \
+        f"the bug in {item} cost other items too:\n{report(result)}"
+    assert diagnosis in failures(result, item), report(result)

@@ -10,15 +10,15 @@ import pytest
 
 from autograder.course import ASSIGNMENTS
 from autograder.grading import grade_notebook
-from submissions import notebook_path, release_submission, submission
+from submissions import (
+    assert_bug_costs_once, code, failures, notebook_path, release_submission, report, submission,
+)
 
 A = "digits_mlp"
 ITEMS = {g.name: float(g.points) for g in ASSIGNMENTS[A]}
 FULL = sum(ITEMS.values())
 
 
-def code(text):
-    return textwrap.dedent(text).strip() + "\n"
 
 
 def grade(path):
@@ -27,14 +27,8 @@ def grade(path):
     return result
 
 
-def failures(result, item):
-    """Outputs of the failed checks of ``item``, joined."""
-    return "\n".join(t.output for t in result.tests if t.item == item and t.status == "failed")
 
 
-def report(result):
-    return "\n".join(f"{t.name} [{t.status}] {t.score:.3f}/{t.max_score:.3f}: {t.output}"
-                     for t in result.tests if t.status != "passed")
 
 
 # --- the reference and the release ------------------------------------------------------------
@@ -367,13 +361,7 @@ MUTANTS = {
 
 @pytest.mark.parametrize("item, diagnosis, replace", MUTANTS.values(), ids=MUTANTS.keys())
 def test_single_bug_costs_its_own_item_only_and_is_diagnosed(item, diagnosis, replace, tmp_path):
-    result = grade(submission(tmp_path, A, replace=replace))
-    scores = result.item_scores()
-    assert scores[item] < ITEMS[item], report(result)
-    others = {name: scores[name] for name in ITEMS if name != item}
-    assert others == pytest.approx({name: ITEMS[name] for name in others}, abs=1e-4), \
-        f"the bug in {item} cost other items too:\n{report(result)}"
-    assert diagnosis in failures(result, item), report(result)
+    assert_bug_costs_once(grade(submission(tmp_path, A, replace=replace)), item, diagnosis)
 
 
 def test_mutants_cover_every_graded_name():

@@ -13,7 +13,9 @@ import textwrap
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from submissions import cell_source, notebook_path, release_submission, submission
+from submissions import (
+    assert_bug_costs_once, cell_source, code, failures, mutate, notebook_path, release_submission, report, submission,
+)
 from autograder.grading import grade_notebook
 
 A = "hidden_layer"
@@ -23,18 +25,8 @@ BACKPROP = "backprop-solution"
 XOR = "xor_network_weights-solution"
 
 
-def code(text):
-    return textwrap.dedent(text).strip() + "\n"
 
 
-def mutate(grade_id, *edits):
-    """{grade_id: the source cell with each (old, new) replaced}; every old text must occur once."""
-    source = cell_source(A, grade_id)
-    for old, new in edits:
-        count = source.count(old)
-        assert count == 1, f"{grade_id}: {old!r} occurs {count} times in the source notebook's cell"
-        source = source.replace(old, new)
-    return {grade_id: source}
 
 
 def grade(path):
@@ -43,14 +35,8 @@ def grade(path):
     return result
 
 
-def failures(result, item):
-    """Outputs of the failed checks of ``item``, joined."""
-    return "\n".join(t.output for t in result.tests if t.item == item and t.status == "failed")
 
 
-def report(result):
-    return "\n".join(f"{t.name} [{t.status}] {t.score}/{t.max_score}: {t.output}"
-                     for t in result.tests if t.status != "passed")
 
 
 # --- the reference and the release ----------------------------------------------------------
@@ -142,64 +128,56 @@ RETURN = "    return {\n"
 
 MUTANTS = {
     # the output delta δ2 = (y - t)/N: a mistake there reaches all four gradients
-    "times-N": ("backprop", "7 times too large", mutate(BACKPROP, (G_OUT, "g_out = (y - t)"))),
-    "divided-by-N-twice": ("backprop", "7 times too small", mutate(BACKPROP, (G_OUT, "g_out = (y - t) / n**2"))),
-    "negated": ("backprop", "wrong sign", mutate(BACKPROP, (G_OUT, "g_out = (t - y) / n"))),
+    "times-N": ("backprop", "7 times too large", mutate(A, BACKPROP, (G_OUT, "g_out = (y - t)"))),
+    "divided-by-N-twice": ("backprop", "7 times too small", mutate(A, BACKPROP, (G_OUT, "g_out = (y - t) / n**2"))),
+    "negated": ("backprop", "wrong sign", mutate(A, BACKPROP, (G_OUT, "g_out = (t - y) / n"))),
     "output-sigma-prime-kept": ("backprop", "σ′ = y(1 − y) is kept at the output",
-                                mutate(BACKPROP, (G_OUT, "g_out = (y - t) * y * (1 - y) / n"))),
-    "targets-ignored": ("backprop", "the targets are ignored", mutate(BACKPROP, (G_OUT, "g_out = y / n"))),
+                                mutate(A, BACKPROP, (G_OUT, "g_out = (y - t) * y * (1 - y) / n"))),
+    "targets-ignored": ("backprop", "the targets are ignored", mutate(A, BACKPROP, (G_OUT, "g_out = y / n"))),
     # shapes
     "W1-gradient-transposed": ("backprop", "It looks transposed: dL/dW1",
-                               mutate(BACKPROP, ('"W1": X.T @ g_hidden', '"W1": g_hidden.T @ X'))),
+                               mutate(A, BACKPROP, ('"W1": X.T @ g_hidden', '"W1": g_hidden.T @ X'))),
     "b1-summed-over-the-wrong-axis": ("backprop", "summed over the wrong axis",
-                                      mutate(BACKPROP, ('"b1": g_hidden.sum(axis=0)', '"b1": g_hidden.sum(axis=1)'))),
+                                      mutate(A, BACKPROP, ('"b1": g_hidden.sum(axis=0)', '"b1": g_hidden.sum(axis=1)'))),
     "b1-not-summed": ("backprop", "The bias gradient is kept per example",
-                      mutate(BACKPROP, ('"b1": g_hidden.sum(axis=0)', '"b1": g_hidden'))),
+                      mutate(A, BACKPROP, ('"b1": g_hidden.sum(axis=0)', '"b1": g_hidden'))),
     # the hidden delta δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z)
     "no-hidden-sigma-prime": ("backprop", "σ′ is missing in the hidden layer",
-                              mutate(BACKPROP, (G_HIDDEN, "g_hidden = g_out @ W2.T"))),
+                              mutate(A, BACKPROP, (G_HIDDEN, "g_hidden = g_out @ W2.T"))),
     "sigma-prime-of-the-pre-activation": (
         "backprop", "σ′ is applied to the wrong variable",
-        mutate(BACKPROP, ("    n = X.shape[0]\n",
+        mutate(A, BACKPROP, ("    n = X.shape[0]\n",
                           '    n = X.shape[0]\n    S = X @ np.asarray(params["W1"], float) + params["b1"]\n'),
                (G_HIDDEN, "g_hidden = (g_out @ W2.T) * S * (1.0 - S)"))),
     "sigma-applied-twice": ("backprop", "σ is applied twice",
-                            mutate(BACKPROP, (G_HIDDEN, "g_hidden = (g_out @ W2.T) * logistic(hidden) "
+                            mutate(A, BACKPROP, (G_HIDDEN, "g_hidden = (g_out @ W2.T) * logistic(hidden) "
                                                         "* (1.0 - logistic(hidden))"))),
     "upstream-gradient-ignored": ("backprop", "the upstream gradient is ignored",
-                                  mutate(BACKPROP, (G_HIDDEN, "g_hidden = hidden * (1.0 - hidden) / n"))),
+                                  mutate(A, BACKPROP, (G_HIDDEN, "g_hidden = hidden * (1.0 - hidden) / n"))),
     "W2-left-out": ("backprop", "W2 is left out",
-                    mutate(BACKPROP, (G_HIDDEN, "g_hidden = g_out * hidden * (1.0 - hidden)"))),
+                    mutate(A, BACKPROP, (G_HIDDEN, "g_hidden = g_out * hidden * (1.0 - hidden)"))),
     "hidden-misses-1-over-N": ("backprop", "the hidden layer misses the 1/N",
-                               mutate(BACKPROP, (G_HIDDEN, "g_hidden = ((y - t) @ W2.T) * hidden * (1.0 - hidden)"))),
+                               mutate(A, BACKPROP, (G_HIDDEN, "g_hidden = ((y - t) @ W2.T) * hidden * (1.0 - hidden)"))),
     "bias-gradients-are-means": ("backprop", "the bias gradients are means, not sums",
-                                 mutate(BACKPROP, ('"b1": g_hidden.sum(axis=0)', '"b1": g_hidden.mean(axis=0)'),
+                                 mutate(A, BACKPROP, ('"b1": g_hidden.sum(axis=0)', '"b1": g_hidden.mean(axis=0)'),
                                         ('"b2": g_out.sum(axis=0)', '"b2": g_out.mean(axis=0)'))),
     # contract
     "modifies-params-in-place": ("backprop", "backprop modified params['W1']",
-                                 mutate(BACKPROP, (RETURN, '    params["W1"][0, 0] = 5.0\n' + RETURN))),
+                                 mutate(A, BACKPROP, (RETURN, '    params["W1"][0, 0] = 5.0\n' + RETURN))),
     "nondeterministic-noise": ("backprop", "twice with the same inputs gave different gradients",
-                               mutate(BACKPROP, (RETURN, "    g_out = g_out + 1e-12 * np.random.rand()\n" + RETURN))),
+                               mutate(A, BACKPROP, (RETURN, "    g_out = g_out + 1e-12 * np.random.rand()\n" + RETURN))),
     "returns-a-tuple": ("backprop", "should return a dict of the four gradients",
-                        mutate(BACKPROP, ('    return {\n        "W1": X.T @ g_hidden,',
+                        mutate(A, BACKPROP, ('    return {\n        "W1": X.T @ g_hidden,',
                                           '    return (X.T @ g_hidden, g_hidden.sum(axis=0), hidden.T @ g_out, '
                                           'g_out.sum(axis=0))\n    return {\n        "W1": X.T @ g_hidden,'))),
     # xor_network_weights
     "xor-weights-too-weak": ("xor_network_weights", "scale the weights and biases up together",
-                             mutate(XOR, ("    return W1, b1, W2, b2", "    return W1 / 20, b1 / 20, W2 / 20, b2 / 20"))),
+                             mutate(A, XOR, ("    return W1, b1, W2, b2", "    return W1 / 20, b1 / 20, W2 / 20, b2 / 20"))),
     "xor-W1-transposed": ("xor_network_weights", "It looks transposed: column j of W1",
-                          mutate(XOR, ("    return W1, b1, W2, b2", "    return W1.T, b1, W2, b2"))),
+                          mutate(A, XOR, ("    return W1, b1, W2, b2", "    return W1.T, b1, W2, b2"))),
 }
 
 
 @pytest.mark.parametrize("item, diagnosis, replace", MUTANTS.values(), ids=MUTANTS.keys())
 def test_single_bug_costs_its_own_item_only_and_is_diagnosed(item, diagnosis, replace, tmp_path):
-    result = grade(submission(tmp_path, A, replace=replace))
-    scores = result.item_scores()
-    assert set(scores) == set(ITEMS), report(result)
-    assert result.score < FULL, report(result)
-    assert scores[item] < ITEMS[item], report(result)
-    others = {name: scores[name] for name in ITEMS if name != item}
-    assert others == pytest.approx({name: ITEMS[name] for name in others}, abs=1e-4), \
-        f"the bug in {item} cost other items too:\n{report(result)}"
-    assert diagnosis in failures(result, item), report(result)
+    assert_bug_costs_once(grade(submission(tmp_path, A, replace=replace)), item, diagnosis)

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.grading import grade_notebook
 from autograder.sandbox import Limits, sandbox_uid
-from submissions import cell_source, release_submission
+from submissions import cell_source, code, release_submission, report
 
 A = "logistic_regression"
 HONEST = {"logistic-solution": cell_source(A, "logistic-solution")}
@@ -22,8 +22,6 @@ LIMITS = Limits(notebook_seconds=10, call_seconds=3, submission_seconds=40)
 TIME_BOUND = 60.0  # a guard against hangs, not a speed claim
 
 
-def code(text):
-    return textwrap.dedent(text).strip() + "\n"
 
 
 def sandbox_processes():
@@ -40,9 +38,6 @@ def sandbox_processes():
     return found
 
 
-def report(result):
-    return f"[{result.status}] {result.output}\n" + "\n".join(
-        f"{t.name} [{t.status}] {t.score:.3g}: {t.output}" for t in result.tests if t.status != "passed")
 
 
 def grade_hostile(tmp_path, hostile_cells=(), replace=None):

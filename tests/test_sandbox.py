@@ -106,3 +106,12 @@ def test_without_isolation_the_grader_warns_and_require_sandbox_refuses(tmp_path
     warned = grade_cli(notebook, tmp_path / "warned.json", env)
     assert warned.returncode == 0 and "NOT ISOLATED" in warned.stderr
     assert json.loads((tmp_path / "warned.json").read_text())["score"] == 0
+
+
+def test_a_sandbox_that_cannot_start_is_the_graders_fault_not_the_students(monkeypatch):
+    from autograder import grading, sandbox
+
+    monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python3")
+    result = grading.grade_notebook(ROOT / "source" / "logistic_regression" / "logistic_regression.ipynb")
+    assert result.status == "grader error" and result.score == 0
+    assert "not your fault" in result.output and "did not start" in result.output

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from autograder.grading import grade_notebook
-from submissions import cell_source, release_submission
+from submissions import cell_source, code, release_submission, report
 
 A = "logistic_regression"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,13 +23,8 @@ HONEST_POINTS = 2.0
 OTHER_ITEMS = ("loss", "gradient", "delta_w", "xor_feature_weights")
 
 
-def code(text):
-    return textwrap.dedent(text).strip() + "\n"
 
 
-def report(result):
-    return f"[{result.status}] {result.output}\n" + "\n".join(
-        f"{t.name} [{t.status}] {t.score:.3g}: {t.output}" for t in result.tests if t.status != "passed")
 
 
 STUB_OTHERS = code("""
