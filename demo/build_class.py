@@ -3,7 +3,8 @@
 Every student is derived from the course's own notebooks, so the class always matches the
 current source/ and release/:
 - ada: the reference solutions;
-- ben: sums instead of averaging in `gradient`, and a backprop that forgets 1/N;
+- ben: sums instead of averaging in `gradient`, a backprop that forgets 1/N, and an L2
+  penalty that also puts the biases in `Network.gradients`;
 - cy: hands in the untouched release;
 - dee: a notebook that was truncated on upload;
 - eve: patches np.allclose to always say yes, and leaves the stubs.
@@ -23,12 +24,15 @@ CHEAT = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.asse
 
 
 def ben_replacements(assignment):
-    """Ben's two bugs: a sum where the mean belongs."""
+    """Ben's bugs: a sum where the mean belongs, and an L2 term on a bias."""
     if assignment == "logistic_regression":
         return {"gradient-solution": cell_source(assignment, "gradient-solution").replace(
             "error.T @ inputs / inputs.shape[0]", "error.T @ inputs")}
     if assignment == "hidden_layer":
         return {"backprop-solution": cell_source(assignment, "backprop-solution").replace("(y - t) / n", "(y - t)")}
+    if assignment == "digits_mlp":
+        return {"Network-solution": cell_source(assignment, "Network-solution").replace(
+            '"b1": gb1,', '"b1": gb1 + lam * self.hidden1.linear.b,')}
     return {}
 
 
