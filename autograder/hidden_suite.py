@@ -46,10 +46,19 @@ def failure_text(excinfo):
 class HiddenSuitePlugin:
     """pytest plugin: gives tests the ``student`` fixture and records their outcomes."""
 
-    def __init__(self, student):
+    def __init__(self, student, items=None):
         self._student = student
+        self._items = items
         self.records = []
         self._first_failure = {}  # item -> description of its first failed check
+
+    def pytest_collection_modifyitems(self, config, items):
+        """Keep only the checks of the requested graded names (all when none were named)."""
+        if self._items is None:
+            return
+        keep = [i for i in items if getattr(getattr(i, "function", None), "graded_item", None) in self._items]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
 
     @pytest.fixture
     def student(self):
@@ -82,9 +91,9 @@ class HiddenSuitePlugin:
                 self._first_failure.setdefault(graded, description)
 
 
-def run_hidden_suite(assignment, student):
-    """Records of every hidden test of ``assignment``, in order."""
-    plugin = HiddenSuitePlugin(student)
+def run_hidden_suite(assignment, student, items=None):
+    """Records of every hidden test of ``assignment`` (or of the graded names ``items``), in order."""
+    plugin = HiddenSuitePlugin(student, items)
     path = SUITE_DIR / f"test_{assignment}.py"
     args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:xdist",
             "-p", "no:randomly", "-o", "addopts=", "--rootdir", str(SUITE_DIR), "-c", os.devnull,
