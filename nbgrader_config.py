@@ -5,20 +5,27 @@ import sys
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, ROOT)  # so nbgrader finds the kit's own preprocessors
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearSolutions, ComputeChecksums,
-    IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells,
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearSolutions,
+    ComputeChecksums, Execute, GetGrades, IgnorePattern, IncludeHeaderFooter, InstantiateTests,
+    LimitOutput, LockCells, SaveAutoGrades, SaveCells,
 )
 
-from autograder.release_figures import ClearOutputKeepFigures  # noqa: E402
+from autograder.nbgrader_steps import (  # noqa: E402
+    ClearOutputKeepFigures, HideHiddenTracebacks, StderrIsNotFailure,
+)
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
-# Releases are built straight into release/<assignment>/, without a course id folder.
-c.CourseDirectory.course_id = ""
+# The exchange (release_assignment, fetch_assignment, submit, collect) files work under this id;
+# release/<assignment>/ itself does not depend on it.
+c.CourseDirectory.course_id = "nn-from-scratch"
+# The shared exchange folder: nbgrader's default, or NBGRADER_EXCHANGE (a local one for tests).
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 
 # The contract's stub, word for word.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -26,7 +33,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearSolutions.enforce_metadata = True
 
 # Same steps as nbgrader's default, with ClearOutput swapped for one that keeps the
-# figures of cells tagged "figure" (see autograder/release_figures.py).
+# figures of cells tagged "figure" (see autograder/nbgrader_steps.py).
 c.GenerateAssignment.preprocessors = [
     IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutputKeepFigures,
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
@@ -35,3 +42,13 @@ c.GenerateAssignment.preprocessors = [
 
 # A cell that runs longer than this is stopped and its test scores nothing.
 c.Execute.timeout = 120
+
+# nbgrader's autograde steps, with one added before the grades are saved: output on stderr
+# (a warning, a debug print) no longer zeroes a test cell; only an error does.
+c.Autograde.autograde_preprocessors = [
+    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, StderrIsNotFailure,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+
+# Feedback shows our checks' messages, never the hidden tests' code or tracebacks.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

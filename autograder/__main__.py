@@ -47,6 +47,16 @@ def grade_command(args):
             print(f"Results in {args.out}/<student>/<assignment>/results.json and {args.out}/grades.csv")
 
 
+def sync_command(args):
+    from autograder.nbgrader_sync import summary, sync_assignment
+
+    isolation = isolation_available()
+    warn_if_not_isolated(isolation, args.require_sandbox)
+    rows = sync_assignment(args.course_dir, args.assignment, args.db, isolation)
+    print(summary(rows))
+    print(f"Record in {args.course_dir}/autograder_sync/{args.assignment}.csv")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,8 +68,18 @@ def main(argv=None):
     grade.add_argument("--require-sandbox", action="store_true",
                        help="refuse to grade when student code cannot be isolated")
     grade.add_argument("--quiet", action="store_true", help="print no summary table")
+    sync = commands.add_parser("nbgrader-sync", help="re-grade nbgrader submissions in the sandbox and "
+                               "write those scores into the gradebook")
+    sync.add_argument("assignment")
+    sync.add_argument("--course-dir", default=".", help="the nbgrader course folder (default: here)")
+    sync.add_argument("--db", help="gradebook URL (default: sqlite:///COURSE_DIR/gradebook.db)")
+    sync.add_argument("--require-sandbox", action="store_true",
+                      help="refuse to grade when student code cannot be isolated")
     args = parser.parse_args(argv)
-    grade_command(args)
+    if args.command == "nbgrader-sync":
+        sync_command(args)
+    else:
+        grade_command(args)
 
 
 if __name__ == "__main__":
