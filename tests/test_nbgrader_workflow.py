@@ -96,8 +96,8 @@ def cli_score(course, student):
 def test_every_submission_was_collected_and_autograded_but_the_corrupt_one(course):
     submitted = sorted(p.name for p in (course["dir"] / "submitted").iterdir())
     assert submitted == sorted(EXPECTED)
-    autograded = sorted(p.name for p in (course["dir"] / "autograded").iterdir())
-    assert autograded == ["alice", "ben", "eve"]
+    autograded = sorted(p.parent.parent.name for p in (course["dir"] / "autograded").glob(f"*/{A}/{A}.ipynb"))
+    assert autograded == ["alice", "ben", "eve"]  # nbgrader's autograde fails on dee's notebook
 
 
 def test_in_kernel_scores_equal_the_command_line_for_honest_students(course):
