@@ -1,7 +1,7 @@
 """nbgrader end to end, through its real commands, in a temporary course with four students.
 
 generate -> release -> fetch -> submit -> collect -> autograde -> nbgrader-sync -> export ->
-generate_feedback, for a correct student (alice), a buggy one (ben), one who tampers with the
+generate_feedback, for a correct student who leaves warnings behind (alice), a buggy one (ben), one who tampers with the
 in-kernel checks (eve) and one whose notebook is corrupt (dee).
 """
 import csv
@@ -31,9 +31,15 @@ def student_notebooks():
     release = load_notebook(A, "release")
     solutions = {g: cell_source(A, g) for g in ("logistic-solution", "loss-solution", "gradient-solution",
                                                 "delta_w-solution", "xor_feature_weights-solution")}
+    # alice is correct, and leaves a warning and a debug print to stderr in her gradient
+    # (the checks capture them; tests/test_nbgrader_steps.py covers stderr in a test cell).
+    alice = {**solutions, **mutate(A, "gradient-solution", (
+        "    ### BEGIN SOLUTION\n",
+        "    ### BEGIN SOLUTION\n    import sys, warnings\n    warnings.warn('gradient: still debugging')\n"
+        "    print('debug: computing the gradient', file=sys.stderr)\n"))}
     ben = {**solutions, **mutate(A, "gradient-solution", ("error.T @ inputs / inputs.shape[0]", "error.T @ inputs"))}
     eve = {"logistic-solution": solutions["logistic-solution"] + "\n" + CHEAT}
-    return {"alice": build(release, solutions), "ben": build(release, ben), "eve": build(release, eve)}
+    return {"alice": build(release, alice), "ben": build(release, ben), "eve": build(release, eve)}
 
 
 def run(args, cwd, env, check=True):
