@@ -104,6 +104,15 @@ def mutate(assignment, grade_id, *edits):
     return {grade_id: source}
 
 
+def grade(path):
+    """The sandbox's SubmissionResult for the notebook at ``path``, which must be gradeable."""
+    from autograder.grading import grade_notebook
+
+    result = grade_notebook(path, student="alice")
+    assert result.status == "graded", result.output
+    return result
+
+
 def report(result):
     """Everything that did not pass, for an assertion message."""
     return f"[{result.status}] {result.output}\n" + "\n".join(

@@ -8,35 +8,19 @@ The mutants are made from the source notebook's own solution cells by textual re
 and each replacement must find its text exactly once: a change of the source notebook makes
 the mutant fail to build instead of silently turning it into a correct solution.
 """
-import textwrap
 
 import pytest
 
 from autograder.course import ASSIGNMENTS
 from submissions import (
-    assert_bug_costs_once, cell_source, code, failures, mutate, notebook_path, release_submission, report, submission,
+    assert_bug_costs_once, code, grade, mutate, notebook_path, release_submission, report, submission,
 )
-from autograder.grading import grade_notebook
 
 A = "hidden_layer"
 ITEMS = {g.name: float(g.points) for g in ASSIGNMENTS[A]}
 FULL = sum(ITEMS.values())
 BACKPROP = "backprop-solution"
 XOR = "xor_network_weights-solution"
-
-
-
-
-
-
-def grade(path):
-    result = grade_notebook(path, student="alice")
-    assert result.status == "graded", result.output
-    return result
-
-
-
-
 
 
 # --- the reference and the release ----------------------------------------------------------

@@ -4,31 +4,17 @@ Correct solutions in many styles get full marks; the release gets 0 with "not im
 each single-bug mutant loses points on its own item only (a bug costs once), with a
 diagnosis the student can act on.
 """
-import textwrap
 
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from autograder.grading import grade_notebook
 from submissions import (
-    assert_bug_costs_once, code, failures, notebook_path, release_submission, report, submission,
+    assert_bug_costs_once, code, grade, notebook_path, release_submission, report, submission,
 )
 
 A = "logistic_regression"
 ITEMS = {g.name: float(g.points) for g in ASSIGNMENTS[A]}
 FULL = sum(ITEMS.values())
-
-
-
-
-def grade(path):
-    result = grade_notebook(path, student="alice")
-    assert result.status == "graded", result.output
-    return result
-
-
-
-
 
 
 # --- the reference and the release ----------------------------------------------------------

@@ -6,7 +6,6 @@ no process of the sandbox's uid (one per grader process) and no scratch folder b
 """
 import os
 import tempfile
-import textwrap
 import time
 
 import pytest

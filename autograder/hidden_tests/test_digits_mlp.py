@@ -20,7 +20,7 @@ import functools
 import numpy as np
 
 from autograder.checks import (CheckFailed, NotImplementedYet, describe, expect_array, expect_close,
-                               expect_finite, expect_scalar, expect_shape, scale_mistakes)
+                               expect_finite, expect_shape, scale_mistakes)
 from autograder.hidden_suite import check
 from autograder.hidden_tests import properties as prop
 from autograder.hidden_tests.properties import Call
