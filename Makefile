@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 NBGRADER := $(VENV)/bin/nbgrader
 ASSIGNMENTS := logistic_regression hidden_layer digits_mlp
 
-.PHONY: demo test env sandbox-tools release notebooks validate clean
+.PHONY: demo test env sandbox-tools browser release notebooks validate clean
 
 # The main job: environment, release built from source/ and validated, then the bundled
 # demo class (demo/build_class.py) graded in the sandbox, with its grade table printed.
@@ -18,7 +18,7 @@ demo: env release validate
 test: env
 	$(PY) -m pytest -n 2 tests
 
-env: $(VENV)/ready sandbox-tools
+env: $(VENV)/ready sandbox-tools browser
 
 # bubblewrap isolates student code; the grader warns loudly (and --require-sandbox refuses) without it.
 sandbox-tools:
@@ -32,6 +32,13 @@ $(VENV)/ready: pyproject.toml requirements.lock
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
+
+# Headless Chromium renders the students' feedback.html in tests/test_feedback.py.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "WARNING: could not install chromium"; \
+	  else echo "WARNING: chromium missing: apt-get install chromium (needed by tests/test_feedback.py)"; fi; }
 
 # Student versions, exactly as nbgrader generates them from source/.
 release: env

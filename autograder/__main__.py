@@ -1,8 +1,15 @@
-"""Command line: ``python -m autograder grade NOTEBOOK --results FILE`` and batch grading."""
+"""Command line of the kit.
+
+    python -m autograder grade NOTEBOOK --results FILE     (or many notebooks, or a folder)
+    python -m autograder nbgrader-sync ASSIGNMENT          (sandbox scores into nbgrader's gradebook)
+    python -m autograder gradescope ASSIGNMENT             (autograder.zip for Gradescope)
+    python -m autograder check NOTEBOOK                    (a student's public checks)
+"""
 import argparse
 import sys
 from pathlib import Path
 
+from autograder.feedback import write_feedback
 from autograder.grading import grade_notebook
 from autograder.reports import summary_table, write_gradescope_json, write_grades_csv
 from autograder.sandbox import isolation_available, warn_if_not_isolated
@@ -39,12 +46,15 @@ def grade_command(args):
         results.append(result)
         target = Path(args.results) if args.results else Path(args.out) / student / result.assignment / "results.json"
         write_gradescope_json(result, target)
+        if args.feedback or not args.results:  # feedback.md and feedback.html for the student
+            write_feedback(result, Path(args.feedback) if args.feedback else target.parent)
     if not args.results:
         write_grades_csv(results, Path(args.out) / "grades.csv")
     if not args.quiet:
         print(summary_table(results))
         if not args.results:
-            print(f"Results in {args.out}/<student>/<assignment>/results.json and {args.out}/grades.csv")
+            print(f"Results in {args.out}/<student>/<assignment>/ (results.json, feedback.md, feedback.html) "
+                  f"and {args.out}/grades.csv")
 
 
 def sync_command(args):
@@ -57,8 +67,15 @@ def sync_command(args):
     print(f"Record in {args.course_dir}/autograder_sync/{args.assignment}.csv")
 
 
+def gradescope_command(args):
+    from autograder.gradescope import build_zip
+
+    print(f"Wrote {build_zip(args.assignment, Path(args.out), args.hide_hidden_until_due)}")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="grade notebooks in the sandbox")
     grade.add_argument("paths", nargs="+", help="notebooks, or folders in nbgrader's submitted/ layout")
@@ -68,6 +85,7 @@ def main(argv=None):
     grade.add_argument("--require-sandbox", action="store_true",
                        help="refuse to grade when student code cannot be isolated")
     grade.add_argument("--quiet", action="store_true", help="print no summary table")
+    grade.add_argument("--feedback", help="with --results: also write feedback.md and feedback.html here")
     sync = commands.add_parser("nbgrader-sync", help="re-grade nbgrader submissions in the sandbox and "
                                "write those scores into the gradebook")
     sync.add_argument("assignment")
@@ -75,9 +93,21 @@ def main(argv=None):
     sync.add_argument("--db", help="gradebook URL (default: sqlite:///COURSE_DIR/gradebook.db)")
     sync.add_argument("--require-sandbox", action="store_true",
                       help="refuse to grade when student code cannot be isolated")
+    gradescope = commands.add_parser("gradescope", help="write autograder.zip for Gradescope")
+    gradescope.add_argument("assignment")
+    gradescope.add_argument("--out", default="autograder.zip", help="zip file, or folder for autograder.zip")
+    gradescope.add_argument("--hide-hidden-until-due", action="store_true",
+                            help="students see the hidden tests' names and results only after the due date")
+    from autograder import public_checks
+
+    public_checks.add_arguments(commands.add_parser("check", help="run the public (visible) checks of a notebook"))
     args = parser.parse_args(argv)
     if args.command == "nbgrader-sync":
         sync_command(args)
+    elif args.command == "gradescope":
+        gradescope_command(args)
+    elif args.command == "check":
+        sys.exit(public_checks.run(args))
     else:
         grade_command(args)
 

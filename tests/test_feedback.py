@@ -1,0 +1,228 @@
+"""Per-submission feedback (autograder/feedback.py): Markdown and a self-contained HTML page.
+
+Real submissions are graded in the sandbox (the reference notebook, a gradient that sums
+instead of averaging, an unreadable file), their feedback is checked as text, and the HTML
+is loaded in a real headless Chromium (Debian package ``chromium``; `make env` installs it):
+it must render, produce a non-blank screenshot, log no JavaScript console message, and its
+rendered DOM must hold the scores.
+"""
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.course import ASSIGNMENTS
+from autograder.feedback import html, markdown, write_feedback
+from autograder.grading import grade_notebook
+from submissions import mutate, notebook_path, submission
+
+ASSIGNMENT = "logistic_regression"
+ITEMS = [g.name for g in ASSIGNMENTS[ASSIGNMENT]]
+STUDENT = "<ben & co>"  # a student name that needs escaping, through the real grader
+FORBIDDEN = ("def test_", "BEGIN HIDDEN TESTS", "hidden_score", "<script")
+INJECTED = "<script>alert(1)</script> a<b && c>d"
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    result = grade_notebook(notebook_path(ASSIGNMENT), student="ada")
+    assert result.status == "graded" and result.score == result.max_score == 10.0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def buggy(tmp_path_factory):
+    path = submission(tmp_path_factory.mktemp("buggy"), ASSIGNMENT, replace=mutate(
+        ASSIGNMENT, "gradient-solution", ("error.T @ inputs / inputs.shape[0]", "error.T @ inputs")))
+    result = grade_notebook(path, student=STUDENT)
+    assert result.status == "graded", result.output
+    assert result.score == pytest.approx(7.75) and result.item_scores()["gradient"] == pytest.approx(0.75)
+    return result
+
+
+@pytest.fixture(scope="module")
+def unreadable(tmp_path_factory):
+    path = tmp_path_factory.mktemp("unreadable") / f"{ASSIGNMENT}.ipynb"
+    path.write_text('{"cells": [{"cell_type": "code", "source": "def logistic(z):')  # truncated upload
+    result = grade_notebook(path, student="dee")
+    assert result.status == "unreadable" and result.output, result
+    return result
+
+
+@pytest.fixture(scope="module")
+def injected(buggy):
+    """The buggy result with special characters in a failure message and the submission's output."""
+    tests = [dataclasses.replace(t, output=t.output + " " + INJECTED) if t.status == "failed" else t
+             for t in buggy.tests]
+    return dataclasses.replace(buggy, tests=tests, output=f"Note: {INJECTED}")
+
+
+def both(result):
+    return {"markdown": markdown(result), "html": html(result)}
+
+
+# --- content --------------------------------------------------------------------------------
+
+def test_full_marks(full):
+    for kind, text in both(full).items():
+        assert "10 / 10" in text, kind
+        assert "ada" in text and ASSIGNMENT in text, kind
+        for item in ITEMS:
+            assert item in text, (kind, item)
+        body = re.sub(r"<style>.*?</style>", "", text, flags=re.S).lower()  # the text, not the CSS
+        assert "failed" not in body and "not checked" not in body, kind
+        assert text.lower().count("full marks") >= len(ITEMS), kind
+    assert "| gradient | 3 | 3 | full marks |" in markdown(full)
+
+
+def test_buggy_gradient_shows_scores_table_and_diagnosis(buggy):
+    md, page = markdown(buggy), html(buggy)
+    for kind, text in (("markdown", md), ("html", page)):
+        assert "7.75 / 10" in text, kind
+        assert "times too large" in text, kind
+        assert "average over the" in text, kind
+        assert "matches the reference" in text, kind
+        assert "not checked (5)" in text.lower(), kind  # the not-checked checks in one line
+        assert text.count("Fix &#x27;matches the reference&#x27; first") == 1, kind
+        assert "partial credit" in text, kind
+    assert "| item | score | max | result |" in md
+    for item, score, max_score in [("logistic", 2, 2), ("loss", 2, 2), ("gradient", 0.75, 3),
+                                   ("delta_w", 1, 1), ("xor_feature_weights", 2, 2)]:
+        assert re.search(rf"\| {item} \| {score:g} \| {max_score:g} \|", md), item
+        assert re.search(rf'<th scope="row">{item}</th><td class="num">{score:g}</td>'
+                         rf'<td class="num">{max_score:g}</td>', page), item
+    assert "**FAILED:** matches the reference" in md
+    assert "**Passed (5):** runs, is implemented" in md  # gradient's passed checks, as a count and a short list
+
+
+def test_everything_is_escaped(buggy, injected):
+    for kind, text in both(buggy).items():
+        assert "&lt;ben &amp; co&gt;" in text, kind
+        assert STUDENT not in text, kind
+    for kind, text in both(injected).items():
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; a&lt;b &amp;&amp; c&gt;d" in text, kind
+        assert INJECTED not in text and "a<b" not in text and "c>d" not in text, kind
+        assert "times too large" in text, kind
+
+
+def test_unreadable_submission_shows_status_and_reason(unreadable):
+    for kind, text in both(unreadable).items():
+        assert "0 / 10" in text, kind
+        assert "unreadable" in text, kind
+        assert "Not graded" in text or "NOT GRADED" in text, kind
+        for item in ITEMS:  # every item still listed, with 0 points
+            assert item in text, (kind, item)
+    assert __import__("html").escape(unreadable.output) in html(unreadable)
+    page = html(unreadable)
+    # prominent: the status box comes before the item table
+    assert page.index('class="alert"') < page.index("<table>")
+
+
+def test_no_hidden_test_code_and_no_script(full, buggy, unreadable, injected):
+    for result in (full, buggy, unreadable, injected):
+        for kind, text in both(result).items():
+            for bad in FORBIDDEN:
+                assert bad not in text, (kind, bad)
+
+
+def test_html_is_self_contained(full, buggy, unreadable):
+    for result in (full, buggy, unreadable):
+        page = html(result)
+        assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+        assert "<style>" in page and "Content-Security-Policy" in page
+        lowered = page.lower()
+        for bad in ("<script", "javascript:", " on", "<link", "<img", "<iframe", "@import", "url(",
+                    "http://", "https://", "src="):
+            if bad == " on":
+                assert not re.search(r"<[^>]*\son\w+\s*=", lowered)  # no event-handler attributes
+            else:
+                assert bad not in lowered, bad
+
+
+def test_write_feedback(tmp_path, buggy):
+    md_path, html_path = write_feedback(buggy, tmp_path / "out" / "ben")
+    assert md_path == tmp_path / "out" / "ben" / "feedback.md"
+    assert html_path == tmp_path / "out" / "ben" / "feedback.html"
+    assert md_path.read_text(encoding="utf-8") == markdown(buggy)
+    assert html_path.read_text(encoding="utf-8") == html(buggy)
+
+
+# --- a real headless browser ----------------------------------------------------------------
+
+def chromium():
+    """Path of Debian's Chromium; a clear failure (never a skip) when it is missing: CI installs it."""
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("chromium is not installed: run `make env` (it installs the Debian package "
+                    "`chromium`, which the feedback tests load the HTML page in)", pytrace=False)
+    return path
+
+
+def run_chromium(tmp_path, page, *args):
+    """Run headless Chromium on file ``page``; (returncode, stdout, stderr)."""
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args, Path(page).as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def console_messages(stderr):
+    """Lines of Chromium's log that report a page's console message or uncaught error."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+def screenshot(tmp_path, page):
+    shot = tmp_path / "shot.png"
+    code, _, stderr = run_chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1000,1400")
+    assert code == 0, stderr[-3000:]
+    assert shot.is_file(), stderr[-3000:]
+    return shot, stderr
+
+
+def test_console_check_catches_javascript_errors(tmp_path):
+    """The console check below is not vacuous: a page with a JS error is caught."""
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><p>x</p><script>undefinedFunction();</script></body></html>")
+    _, stderr = screenshot(tmp_path, page)
+    assert any("Uncaught" in line for line in console_messages(stderr)), stderr[-3000:]
+
+
+@pytest.mark.parametrize("which, total", [("full", "10 / 10"), ("buggy", "7.75 / 10"),
+                                          ("unreadable", "0 / 10")])
+def test_html_renders_in_headless_chromium(request, tmp_path, which, total):
+    from PIL import Image
+
+    result = request.getfixturevalue(which)
+    _, page = write_feedback(result, tmp_path / "feedback")
+    shot, stderr = screenshot(tmp_path, page)
+    assert not console_messages(stderr), console_messages(stderr)
+
+    assert shot.stat().st_size > 20_000, shot.stat().st_size  # a blank 1000x1400 PNG is a few KB
+    with Image.open(shot) as image:
+        assert image.size == (1000, 1400)
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+        colours, counts = np.unique(rgb.reshape(-1, 3), axis=0, return_counts=True)
+        background = colours[counts.argmax()]
+        ink = (np.abs(rgb - background).sum(axis=2) > 60).mean()  # text, borders, labels
+        assert ink > 0.01, f"the screenshot is (almost) blank: {ink:.2%} of it differs from the background"
+        assert len(colours) > 50, "the screenshot is nearly uniform"
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        # the colour labels are rendered: green (full marks) and/or red (failed, not graded)
+        greenish = ((g > r + 40) & (g > b + 20)).sum() > 100
+        reddish = ((r > g + 60) & (r > b + 60)).sum() > 100
+        assert greenish if which != "unreadable" else reddish
+
+    code, dom, stderr = run_chromium(tmp_path, page, "--dump-dom")
+    assert code == 0, stderr[-3000:]
+    assert not console_messages(stderr), console_messages(stderr)
+    assert f"Total score: {total}" in dom
+    assert "<table>" in dom and "<script" not in dom
+    if which == "buggy":
+        assert "times too large" in dom and "&lt;ben &amp; co&gt;" in dom
