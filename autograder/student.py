@@ -41,10 +41,11 @@ class Student:
     def __init__(self, sandbox):
         self.sandbox = sandbox
 
-    def batch(self, specs):
-        """Raw answers of several calls run together in one fresh fork."""
+    def batch(self, specs, timeout=None):
+        """Raw answers of several calls run together in one fresh fork, within ``timeout`` seconds
+        (default: the sandbox's per-batch limit)."""
         try:
-            return self.sandbox.call_batch(specs)
+            return self.sandbox.call_batch(specs, timeout)
         except SandboxFailure as failure:
             raise CheckFailed(f"{failure}.") from None
 
