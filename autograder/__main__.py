@@ -6,9 +6,11 @@
     python -m autograder check NOTEBOOK                    (a student's public checks)
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from autograder.batch import Job, grade_batch
 from autograder.feedback import write_feedback
 from autograder.grading import grade_notebook
 from autograder.reports import summary_table, write_gradescope_json, write_grades_csv
@@ -40,19 +42,21 @@ def grade_command(args):
         sys.exit(f"no notebooks found in {' '.join(args.paths)}")
     if args.results and len(submissions) > 1:
         sys.exit("--results names one file: give one notebook, or use --out for many")
-    results = []
-    for student, assignment, notebook in submissions:
-        result = grade_notebook(notebook, args.assignment or assignment, student, isolation=isolation)
-        results.append(result)
-        target = Path(args.results) if args.results else Path(args.out) / student / result.assignment / "results.json"
-        write_gradescope_json(result, target)
-        if args.feedback or not args.results:  # feedback.md and feedback.html for the student
-            write_feedback(result, Path(args.feedback) if args.feedback else target.parent)
-    if not args.results:
+    if args.results:  # one notebook, one results file
+        student, assignment, notebook = submissions[0]
+        results = [grade_notebook(notebook, args.assignment or assignment, student, isolation=isolation)]
+        write_gradescope_json(results[0], Path(args.results))
+        if args.feedback:
+            write_feedback(results[0], Path(args.feedback))
+    else:
+        jobs = [Job(student, args.assignment or assignment, notebook) for student, assignment, notebook in submissions]
+        results, reused = grade_batch(jobs, args.out, args.workers, isolation, args.regrade)
         write_grades_csv(results, Path(args.out) / "grades.csv")
     if not args.quiet:
         print(summary_table(results))
         if not args.results:
+            if reused:
+                print(f"{reused} submission(s) unchanged since the last run: their results were kept.")
             print(f"Results in {args.out}/<student>/<assignment>/ (results.json, feedback.md, feedback.html) "
                   f"and {args.out}/grades.csv")
 
@@ -86,6 +90,10 @@ def main(argv=None):
                        help="refuse to grade when student code cannot be isolated")
     grade.add_argument("--quiet", action="store_true", help="print no summary table")
     grade.add_argument("--feedback", help="with --results: also write feedback.md and feedback.html here")
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="worker processes grading in parallel (default: one per core)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade every submission again, even those unchanged since the last run")
     sync = commands.add_parser("nbgrader-sync", help="re-grade nbgrader submissions in the sandbox and "
                                "write those scores into the gradebook")
     sync.add_argument("assignment")

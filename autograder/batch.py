@@ -1,0 +1,144 @@
+"""Grade many submissions: in parallel worker processes, resumable, with progress on a terminal.
+
+Each submission's results are written as soon as it is graded, under
+``OUT/<student>/<assignment>/``: ``results.json`` (Gradescope), ``feedback.md``/``.html``, and
+``result.json`` (the full result with a fingerprint of the notebook and of the grader). A batch
+run again, after an interruption or on new submissions, reuses every result whose fingerprint
+still matches and grades only what is missing or changed. Results are the same with 1 or N
+workers: each worker runs ``grade_notebook``, the same as a serial run.
+"""
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from autograder.feedback import write_feedback
+from autograder.grading import ROOT, grade_notebook
+from autograder.reports import write_gradescope_json
+from autograder.results import GRADED, SubmissionResult, TestResult
+
+SAVED = "result.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade: ``assignment`` None means "from the notebook's file name"."""
+
+    student: str
+    assignment: str
+    notebook: Path
+
+    @property
+    def resolved_assignment(self):
+        return self.assignment or Path(self.notebook).stem
+
+
+def grader_fingerprint(assignment):
+    """Hash of everything that decides a grade: the hidden suite, the reference and the source."""
+    digest = hashlib.sha256()
+    files = sorted([*(ROOT / "autograder").glob("*.py"), *(ROOT / "autograder" / "hidden_tests").glob("*.py"),
+                    *(ROOT / "reference").glob("*.py"), *(ROOT / "source" / assignment).glob("*.ipynb")])
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(job, grader):
+    """Hash of a submission's bytes, its student and assignment, and the grader's fingerprint."""
+    try:
+        content = Path(job.notebook).read_bytes()
+    except OSError:
+        content = b""
+    return hashlib.sha256(b"\0".join([content, job.student.encode(), job.resolved_assignment.encode(),
+                                      grader.encode()])).hexdigest()
+
+
+def result_folder(out, job):
+    return Path(out) / job.student / job.resolved_assignment
+
+
+def load_saved(folder, key):
+    """The saved SubmissionResult of ``folder`` if its fingerprint is ``key``, else None."""
+    try:
+        saved = json.loads((folder / SAVED).read_text())
+        if saved["fingerprint"] != key:
+            return None
+        data = saved["result"]
+        return SubmissionResult(**{**data, "tests": [TestResult(**t) for t in data["tests"]]})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save(folder, key, result):
+    """Write every report of ``result``; result.json last, so a half-written set is regraded."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_gradescope_json(result, folder / "results.json")
+    write_feedback(result, folder)
+    partial = folder / (SAVED + ".part")
+    partial.write_text(json.dumps({"fingerprint": key, "result": asdict(result)}))
+    os.replace(partial, folder / SAVED)
+
+
+class Progress:
+    """A one-line progress bar with counts and an ETA, drawn only on a terminal."""
+
+    def __init__(self, total, reused, stream=sys.stderr):
+        self.total, self.done, self.ungradeable = total, reused, 0
+        self.stream, self.started, self.first = stream, time.monotonic(), reused
+        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+
+    def update(self, result):
+        self.done += 1
+        self.ungradeable += result.status != GRADED
+        self.draw()
+
+    def draw(self):
+        if not self.enabled:
+            return
+        graded_now = self.done - self.first
+        left = self.total - self.done
+        eta = (time.monotonic() - self.started) / graded_now * left if graded_now else 0.0
+        filled = int(30 * self.done / self.total) if self.total else 30
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} graded, "
+                          f"{self.ungradeable} ungradeable, ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
+        self.stream.flush()
+
+    def close(self):
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.stderr):
+    """SubmissionResults of ``jobs`` in order, and how many were reused from an earlier run."""
+    graders = {a: grader_fingerprint(a) for a in {j.resolved_assignment for j in jobs}}
+    keys = [fingerprint(job, graders[job.resolved_assignment]) for job in jobs]
+    results = [None if regrade else load_saved(result_folder(out, job), key) for job, key in zip(jobs, keys)]
+    pending = [i for i, result in enumerate(results) if result is None]
+    progress = Progress(len(jobs), len(jobs) - len(pending), stream)
+    progress.draw()
+
+    def finish(index, result):
+        save(result_folder(out, jobs[index]), keys[index], result)
+        results[index] = result
+        progress.update(result)
+
+    try:
+        if workers <= 1:
+            for i in pending:
+                finish(i, grade_notebook(jobs[i].notebook, jobs[i].assignment, jobs[i].student, isolation=isolation))
+        else:
+            # fork: each worker starts warm, with numpy, pytest and the suite already imported
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                futures = {pool.submit(grade_notebook, jobs[i].notebook, jobs[i].assignment, jobs[i].student,
+                                       isolation=isolation): i for i in pending}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result())
+    finally:
+        progress.close()
+    return results, len(jobs) - len(pending)

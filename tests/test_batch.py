@@ -1,0 +1,111 @@
+"""Grading a class: parallel workers give the serial results, a batch resumes, progress shows on a tty."""
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder.batch import Job, grade_batch
+from autograder.grading import grade_notebook
+from conftest import ROOT
+from submissions import mutate, release_submission, submission
+
+A = "logistic_regression"
+
+
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory):
+    """submitted/<student>/logistic_regression/: correct, buggy, stubbed and broken notebooks."""
+    submitted = tmp_path_factory.mktemp("class") / "submitted"
+    submission(submitted, A, student="ada")
+    submission(submitted, A, student="ben", replace=mutate(
+        A, "gradient-solution", ("error.T @ inputs / inputs.shape[0]", "error.T @ inputs")))
+    release_submission(submitted, A, student="cy")
+    broken = submitted / "dee" / A / f"{A}.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"cells": [')
+    return submitted
+
+
+def jobs_of(submitted):
+    return [Job(p.parent.parent.name, A, p) for p in sorted(submitted.glob(f"*/{A}/{A}.ipynb"))]
+
+
+def saved_files(out):
+    """{relative path: contents} of every report a batch wrote."""
+    return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def test_one_worker_two_workers_and_a_serial_run_give_identical_results(small_class, tmp_path):
+    serial = [grade_notebook(job.notebook, job.assignment, job.student) for job in jobs_of(small_class)]
+    one, _ = grade_batch(jobs_of(small_class), tmp_path / "one", workers=1)
+    two, _ = grade_batch(jobs_of(small_class), tmp_path / "two", workers=2)
+    assert one == serial and two == serial
+    assert [r.score for r in serial] == [10.0, 7.75, 0.0, 0.0]
+    assert saved_files(tmp_path / "one") == saved_files(tmp_path / "two")
+
+
+def test_a_second_run_grades_only_what_is_missing_or_changed(small_class, tmp_path):
+    out = tmp_path / "graded"
+    first, reused = grade_batch(jobs_of(small_class), out, workers=2)
+    assert reused == 0
+    (out / "cy" / A / "result.json").unlink()  # lost
+    ada = small_class / "ada" / A / f"{A}.ipynb"
+    original = ada.read_text()
+    try:
+        ada.write_text(original.replace("Logistic regression", "Logistic  regression", 1))  # resubmitted
+        again, reused = grade_batch(jobs_of(small_class), out, workers=2)
+    finally:
+        ada.write_text(original)
+    assert reused == 2 and again == first
+
+
+def test_an_interrupted_batch_loses_nothing_already_graded(small_class, tmp_path):
+    out = tmp_path / "graded"
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(small_class), "--out", str(out),
+                                "--workers", "1", "--quiet"], cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(out.rglob("result.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # killed mid-batch, workers and sandboxes with it
+    process.wait()
+    finished = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
+    assert 1 <= len(finished) < 4
+    resumed = cli(small_class, "--out", out, "--workers", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(finished)} submission(s) unchanged since the last run" in resumed.stdout
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished
+    scores = {p.parent.parent.name: json.loads(p.read_text())["score"] for p in out.rglob("results.json")}
+    assert scores == {"ada": 10.0, "ben": 7.75, "cy": 0.0, "dee": 0.0}
+
+
+def test_the_progress_bar_shows_on_a_terminal_only(small_class, tmp_path):
+    piped = cli(small_class, "--out", tmp_path / "piped", "--workers", "2", "--quiet")
+    assert piped.returncode == 0 and "ETA" not in piped.stderr + piped.stdout
+    main, secondary = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(small_class), "--out",
+                           str(tmp_path / "tty"), "--workers", "2", "--quiet"], cwd=ROOT, stdin=secondary,
+                          stdout=secondary, stderr=secondary, timeout=600)
+    os.close(secondary)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(main)
+    assert done.returncode == 0
+    text = screen.decode(errors="replace")
+    assert "4/4 graded, 1 ungradeable" in text and "ETA" in text and "\r[" in text
