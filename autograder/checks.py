@@ -44,12 +44,6 @@ def expect_shape(value, shape, what, hint=""):
     return array
 
 
-def expect_scalar(value, what):
-    """A Python or NumPy float (or a 0-d / size-1 array), returned as float."""
-    array = expect_array(value, what)
-    if array.size != 1:
-        raise CheckFailed(f"{what} should be a single number, but it is {describe(array)}.")
-    return float(array.ravel()[0])
 
 
 def expect_finite(value, what, when=""):

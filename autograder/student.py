@@ -49,11 +49,6 @@ class Student:
         except SandboxFailure as failure:
             raise CheckFailed(f"{failure}.") from None
 
-    def call(self, target, *args, init=(), attributes=None, return_args=False):
-        """The value ``target(*args)`` returns; with return_args, (value, args after the call)."""
-        answer = self.batch([call_spec(target, args, init, attributes, return_args)])[0]
-        value = self.value(target, answer)
-        return (value, answer.get("args_after")) if return_args else value
 
     def values(self, target, specs):
         """Values of several calls of ``target`` (built with call_spec), in one batch."""

@@ -20,7 +20,7 @@ import pytest
 from autograder.course import ASSIGNMENTS
 from autograder.gradescope import VISIBILITIES, build_zip
 from autograder.sandbox import isolation_available
-from submissions import build, cell_source, load_notebook
+from submissions import build, load_notebook
 
 A = "logistic_regression"
 KIT = Path(__file__).resolve().parent.parent
