@@ -30,7 +30,7 @@ sandbox-tools:
 $(VENV)/ready: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test]'
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test,cluster]'
 	touch $@
 
 # Headless Chromium renders the students' feedback.html in tests/test_feedback.py.

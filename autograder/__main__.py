@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from autograder.batch import Job, grade_batch
+from autograder.cluster import ClusterError
 from autograder.feedback import write_feedback
 from autograder.grading import grade_notebook
 from autograder.reports import summary_table, write_gradescope_json, write_grades_csv
@@ -35,8 +36,11 @@ def find_submissions(paths):
 
 
 def grade_command(args):
-    isolation = isolation_available()
-    warn_if_not_isolated(isolation, args.require_sandbox)
+    if args.scheduler and args.results:
+        sys.exit("--scheduler grades a batch: use --out, not --results")
+    isolation = None if args.scheduler else isolation_available()  # on a cluster, each worker checks its own
+    if not args.scheduler:
+        warn_if_not_isolated(isolation, args.require_sandbox)
     submissions = find_submissions(args.paths)
     if not submissions:
         sys.exit(f"no notebooks found in {' '.join(args.paths)}")
@@ -50,7 +54,12 @@ def grade_command(args):
             write_feedback(results[0], Path(args.feedback))
     else:
         jobs = [Job(student, args.assignment or assignment, notebook) for student, assignment, notebook in submissions]
-        results, reused = grade_batch(jobs, args.out, args.workers, isolation, args.regrade)
+        try:
+            results, reused = grade_batch(jobs, args.out, args.workers, isolation, args.regrade,
+                                          scheduler=args.scheduler, require_isolation=args.require_sandbox)
+        except ClusterError as err:
+            sys.exit(f"grading on the cluster stopped: {err}. What was graded is saved: run the same command "
+                     "again to grade the rest.")
         write_grades_csv(results, Path(args.out) / "grades.csv")
     if not args.quiet:
         print(summary_table(results))
@@ -92,6 +101,8 @@ def main(argv=None):
     grade.add_argument("--feedback", help="with --results: also write feedback.md and feedback.html here")
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="worker processes grading in parallel (default: one per core)")
+    grade.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                       help="grade on this Dask cluster instead of local workers (needs the 'cluster' extra)")
     grade.add_argument("--regrade", action="store_true",
                        help="grade every submission again, even those unchanged since the last run")
     sync = commands.add_parser("nbgrader-sync", help="re-grade nbgrader submissions in the sandbox and "

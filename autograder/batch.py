@@ -5,7 +5,7 @@ Each submission's results are written as soon as it is graded, under
 ``result.json`` (the full result with a fingerprint of the notebook and of the grader). A batch
 run again, after an interruption or on new submissions, reuses every result whose fingerprint
 still matches and grades only what is missing or changed. Results are the same with 1 or N
-workers: each worker runs ``grade_notebook``, the same as a serial run.
+workers, or on a Dask cluster: each worker runs ``grade_notebook``, the same as a serial run.
 """
 import hashlib
 import json
@@ -114,12 +114,19 @@ class Progress:
             self.stream.flush()
 
 
-def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.stderr):
-    """SubmissionResults of ``jobs`` in order, and how many were reused from an earlier run."""
+def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.stderr, scheduler=None,
+                require_isolation=False):
+    """SubmissionResults of ``jobs`` in order, and how many were reused from an earlier run.
+
+    Submissions are graded by ``workers`` local processes, or on the Dask cluster whose
+    scheduler is at ``scheduler`` (see autograder.cluster).
+    """
     graders = {a: grader_fingerprint(a) for a in {j.resolved_assignment for j in jobs}}
     keys = [fingerprint(job, graders[job.resolved_assignment]) for job in jobs]
     results = [None if regrade else load_saved(result_folder(out, job), key) for job, key in zip(jobs, keys)]
-    pending = [i for i, result in enumerate(results) if result is None]
+    # one assignment after another: a worker's warm sandbox serves one assignment at a time
+    pending = sorted((i for i, result in enumerate(results) if result is None),
+                     key=lambda i: jobs[i].resolved_assignment)
     progress = Progress(len(jobs), len(jobs) - len(pending), stream)
     progress.draw()
 
@@ -129,7 +136,11 @@ def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.
         progress.update(result)
 
     try:
-        if workers <= 1:
+        if scheduler:
+            from autograder.cluster import grade_on_cluster
+
+            grade_on_cluster([(i, jobs[i]) for i in pending], graders, scheduler, require_isolation, finish)
+        elif workers <= 1:
             for i in pending:
                 finish(i, grade_notebook(jobs[i].notebook, jobs[i].assignment, jobs[i].student, isolation=isolation))
         else:

@@ -1,4 +1,5 @@
 """Grade one submitted notebook: submission -> sandbox -> hidden suite -> SubmissionResult."""
+import functools
 from pathlib import Path
 
 from autograder.course import ASSIGNMENTS
@@ -6,7 +7,7 @@ from autograder.hidden_suite import run_hidden_suite
 from autograder.results import SubmissionResult, TestResult
 from autograder.sandbox import Limits, Sandbox, SandboxFailure
 from autograder.student import Student
-from autograder.submission import UnreadableNotebook, read_notebook, trusted_grading_code
+from autograder.submission import UnreadableNotebook, imported_modules, read_notebook, trusted_grading_code
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,17 @@ def points(records, assignment):
             score=share if record.status == "passed" else 0.0, max_score=share,
             output=record.output, status=record.status))
     return tests
+
+
+def source_notebook(assignment):
+    return read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
+
+
+@functools.cache
+def assignment_modules(assignment):
+    """What the assignment's source notebook imports: the sandbox imports it before any submission."""
+    source = source_notebook(assignment)
+    return tuple(imported_modules(trusted_grading_code(source, source)))
 
 
 def ungradeable(result, status, sentence):
@@ -63,8 +75,9 @@ def _grade(path, assignment, result, limits, isolation):
         notebook = read_notebook(path)
     except UnreadableNotebook as err:
         return ungradeable(result, "unreadable", str(err))
-    source = read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")
-    with Sandbox(trusted_grading_code(notebook, source), limits, isolation) as sandbox:
+    source = source_notebook(assignment)
+    with Sandbox(trusted_grading_code(notebook, source), limits, isolation,
+                 assignment_modules(assignment)) as sandbox:
         try:
             sandbox.start()
         except SandboxFailure as failure:

@@ -6,6 +6,7 @@ ones are recorded as "not checked". Only CheckFailed messages reach the student;
 any other exception becomes a plain sentence, never a traceback or the test's source.
 """
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,11 @@ import pytest
 from autograder.checks import CheckFailed, NotImplementedYet
 
 SUITE_DIR = Path(__file__).resolve().parent / "hidden_tests"
+# pytest's plugins that the hidden suite does not use; some cost time on every submission
+# (unraisableexception runs a full garbage collection at the end of each session).
+UNUSED_PLUGINS = ("terminal", "cacheprovider", "xdist", "randomly", "unraisableexception", "threadexception",
+                  "faulthandler", "logging", "junitxml", "doctest", "pastebin", "stepwise", "warnings",
+                  "legacypath", "tmpdir", "monkeypatch", "recwarn", "capture")
 
 
 def check(item, description, weight=1.0):
@@ -95,10 +101,12 @@ def run_hidden_suite(assignment, student, items=None):
     """Records of every hidden test of ``assignment`` (or of the graded names ``items``), in order."""
     plugin = HiddenSuitePlugin(student, items)
     path = SUITE_DIR / f"test_{assignment}.py"
-    args = [str(path), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:xdist",
-            "-p", "no:randomly", "-o", "addopts=", "--rootdir", str(SUITE_DIR), "-c", os.devnull,
-            "-W", "ignore"]
-    code = pytest.main(args, plugins=[plugin])
+    args = [str(path), "-o", "addopts=", "--rootdir", str(SUITE_DIR), "-c", os.devnull]
+    for unused in UNUSED_PLUGINS:
+        args += ["-p", f"no:{unused}"]
+    with warnings.catch_warnings():  # numpy's warnings about a student's values are not news
+        warnings.simplefilter("ignore")
+        code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not plugin.records:
         raise RuntimeError(f"the hidden suite of {assignment} did not run (pytest exit {code})")
     return plugin.records

@@ -8,17 +8,23 @@ Isolation, strongest first:
   grader is root. It can read whatever files everyone can read: the grader says so
   loudly, and ``require_isolation`` refuses to grade this way.
 
-The grader and the student process talk only in ``wire`` frames over two pipes.
+The student process of a submission is a fork of a warm runner (see WarmRunner), started
+once per grader thread inside the sandbox, with the course's modules imported. The grader
+and a student process talk only in ``wire`` frames over two pipes of their own.
 """
+import atexit
 import json
+import multiprocessing.util
 import os
 import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -27,10 +33,13 @@ from pathlib import Path
 from autograder import wire
 
 HERE = Path(__file__).resolve().parent
-# Each grader process gives its sandboxes a uid of their own, so that the process limit
+# Each grader thread gives its sandboxes a uid of their own, so that the process limit
 # (counted per uid) of one grader's student cannot starve another grader's.
 SANDBOX_UID_BASE = 100000
 SCRATCH_IN_SANDBOX = "/sandbox"
+RUNNER_IN_SANDBOX = "/runner"
+RUNNER_START_SECONDS = 60.0  # importing the course's modules, once per grader thread
+RUNNER_REPLY_SECONDS = 5.0  # the warm runner answers at once, or it is replaced
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,9 @@ class SandboxFailure(Exception):
 
 
 def sandbox_uid():
-    """The unprivileged uid this grader process runs its students as."""
-    return SANDBOX_UID_BASE + os.getpid()
+    """The unprivileged uid this grader thread runs its students as (its thread id is its pid
+    in a single-threaded process)."""
+    return SANDBOX_UID_BASE + threading.get_native_id()
 
 
 def isolation_available():
@@ -83,8 +93,11 @@ def ancestors(path):
     return [str(Path(*parts[:i])) for i in range(2, len(parts))]
 
 
-def bwrap_command(scratch, python, inner):
-    """bubblewrap command line that runs ``inner`` with only Python and scratch visible."""
+def bwrap_command(folder, python, inner):
+    """bubblewrap command line that runs ``inner`` seeing only Python, the runner and a home.
+
+    ``folder`` holds ``runner/`` (read-only at /runner) and ``home/`` (the writable /sandbox).
+    """
     cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid",
            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
     for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
@@ -103,7 +116,8 @@ def bwrap_command(scratch, python, inner):
                 cmd += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
         cmd += ["--ro-bind", prefix, prefix]
-    cmd += ["--bind", str(scratch), SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
+    cmd += ["--ro-bind", str(Path(folder) / "runner"), RUNNER_IN_SANDBOX,
+            "--bind", str(Path(folder) / "home"), SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
     for key, value in scrubbed_environment().items():
         cmd += ["--setenv", key, value]
     uid = sandbox_uid()
@@ -119,20 +133,223 @@ def scrubbed_environment():
             "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def rlimits(limits):
+    """The submission process's resource limits, by ``resource`` constant name."""
+    return {"RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_AS": limits.memory_bytes,
+            "RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_NOFILE": limits.open_files,
+            "RLIMIT_CORE": 0, "RLIMIT_NPROC": limits.processes}
+
+
+class RunnerLost(Exception):
+    """The warm runner did not answer as it should; it has been stopped."""
+
+
+class WarmRunner:
+    """A sandboxed process with the course's modules already imported, that forks one
+    process per submission: the fixed cost of a submission is a fork, not a Python start.
+
+    Every process it runs has the sandbox uid of this grader thread, inside one bubblewrap
+    namespace. The runner itself is not dumpable, so submissions cannot read or trace it.
+    Between submissions ``reset`` kills every process they left and empties the home
+    folder, so nothing of one student reaches the next. If anything goes wrong the whole
+    namespace is killed and the next submission gets a new runner.
+    """
+
+    def __init__(self, isolation, preload=()):
+        self.isolation, self.preload = isolation, tuple(preload)
+        self.process = self.control = self.folder = None
+
+    @property
+    def home(self):
+        return self.folder / "home"
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def start(self):
+        """Start the runner and wait until its imports are done; RuntimeError if it cannot."""
+        self.stop()
+        uid = sandbox_uid()
+        self.folder = Path(tempfile.mkdtemp(prefix="nnkit-sandbox-"))
+        (self.folder / "runner").mkdir(mode=0o755)
+        for name in ("student_runner.py", "wire.py"):  # readable by the sandbox uid, whatever the kit's modes
+            (self.folder / "runner" / name).write_bytes((HERE / name).read_bytes())
+            (self.folder / "runner" / name).chmod(0o644)
+        self.home.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            os.chown(self.home, uid, uid)
+            os.chmod(self.folder, 0o755)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        isolated = self.isolation == "bwrap"
+        runner = (RUNNER_IN_SANDBOX if isolated else str(self.folder / "runner")) + "/student_runner.py"
+        inner = [sys.executable, "-I", "-B", runner, "serve", str(theirs.fileno()), json.dumps(self.preload),
+                 "1" if isolated else "0"]
+        with open(self.folder / "runner.log", "wb") as log:
+            self.process = subprocess.Popen(
+                bwrap_command(self.folder, sys.executable, inner) if isolated else inner,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.home,
+                env={} if isolated else scrubbed_environment(), start_new_session=True,
+                preexec_fn=self._limit_runner)
+        theirs.close()
+        try:
+            if self.request(None, timeout=RUNNER_START_SECONDS).get("event") != "warm":
+                raise RunnerLost()
+        except RunnerLost:
+            log = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"the sandbox did not start; its output: {log}") from None
+
+    def _limit_runner(self):
+        """Runs in the child before exec: limits of the runner, and in 'none' mode, drop root."""
+        lim = Limits()
+        for which, value in ((resource.RLIMIT_NOFILE, lim.open_files), (resource.RLIMIT_CORE, 0),
+                             (resource.RLIMIT_NPROC, lim.processes), (resource.RLIMIT_FSIZE, lim.output_bytes)):
+            resource.setrlimit(which, (value, value))
+        if self.isolation != "bwrap" and os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(sandbox_uid())
+            os.setuid(sandbox_uid())
+
+    def log_tail(self, size=500):
+        """The end of what the runner printed, for the instructor's diagnosis."""
+        try:
+            return (self.folder / "runner.log").read_bytes()[-size:].decode(errors="replace").strip() or "(none)"
+        except (OSError, TypeError):
+            return "(none)"
+
+    def request(self, message, fds=(), timeout=RUNNER_REPLY_SECONDS):
+        """Send ``message`` (None: only listen) and return the runner's reply; RunnerLost if none comes."""
+        try:
+            if message is not None:
+                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+            ready, _, _ = select.select([self.control], [], [], timeout)
+            data = self.control.recv(1 << 16) if ready else b""
+            return json.loads(data)
+        except (OSError, ValueError, AttributeError):
+            self.stop()
+            raise RunnerLost() from None
+
+    def fork_submission(self, limits):
+        """A new submission process: (request fd, answer fd) to talk to it."""
+        if not self.alive():
+            self.start()
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        try:
+            self.request({"op": "start", "limits": rlimits(limits)}, fds=(req_r, ans_w))
+        except RunnerLost:
+            for fd in (req_w, ans_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(req_r)
+            os.close(ans_w)
+        return req_w, ans_r
+
+    def exit_code(self):
+        """How the last submission process ended: its exit code, negative for a signal; None if unknown."""
+        try:
+            return self.request({"op": "wait", "seconds": 1.0}, timeout=3.0).get("code")
+        except RunnerLost:
+            return None
+
+    def reset(self):
+        """Kill everything the submissions left and empty the home folder; stop the runner if it cannot."""
+        if not self.alive():
+            return self.stop()
+        try:
+            clean = self.request({"op": "reset"}).get("event") == "clean"
+        except RunnerLost:
+            clean = False
+        if not clean:
+            return self.stop()
+        for entry in self.home.iterdir():  # no submission process is left to race with this
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def stop(self):
+        """Kill the runner's whole namespace and remove its folder."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.process = None
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+_RUNNERS = {}  # thread id -> the WarmRunner of that thread of this process
+_RUNNERS_LOCK = threading.Lock()
+
+
+def warm_runner(isolation, preload=()):
+    """The warm runner of the calling thread, for this isolation and these modules.
+
+    A thread keeps one runner: asking for other modules replaces it (a batch grades one
+    assignment after another, so this is rare, and memory stays that of one runner).
+    """
+    thread = threading.get_native_id()
+    with _RUNNERS_LOCK:
+        if not _RUNNERS:
+            atexit.register(stop_warm_runners)
+            multiprocessing.util.Finalize(None, stop_warm_runners, exitpriority=10)
+        runner = _RUNNERS.get(thread)
+        if runner is not None and (runner.isolation, runner.preload) != (isolation, tuple(preload)):
+            runner.stop()
+            runner = None
+        if runner is None:
+            runner = _RUNNERS[thread] = WarmRunner(isolation, preload)
+        return runner
+
+
+def current_warm_runner():
+    """The calling thread's warm runner, or None."""
+    return _RUNNERS.get(threading.get_native_id())
+
+
+def stop_warm_runners():
+    """Stop every warm runner of this process (at exit, or when a test wants a clean slate)."""
+    with _RUNNERS_LOCK:
+        runners = list(_RUNNERS.values())
+        _RUNNERS.clear()
+    for runner in runners:
+        runner.stop()
+
+
+def _forget_parent_runners():
+    """In a forked child: the parent's runners are not ours to use or stop."""
+    for runner in _RUNNERS.values():
+        if runner.control is not None:
+            runner.control.close()
+    _RUNNERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_runners)
+
+
 class Sandbox:
-    """One running student process holding a submission's code, ready for calls.
+    """One submission's student process, holding its code, ready for calls.
 
     Use as a context manager; ``call_batch`` sends calls and returns their answers.
     After a timeout or crash the process is killed and restarted on the next batch.
+    The process is a fork of this thread's warm runner (see WarmRunner).
     """
 
-    def __init__(self, cells, limits=Limits(), isolation=None):
+    def __init__(self, cells, limits=Limits(), isolation=None, preload=()):
         self.cells = list(cells)
         self.limits = limits
         self.isolation = isolation or isolation_available()
+        self.runner = warm_runner(self.isolation, preload)
         self.started_at = time.monotonic()
-        self.process = None
-        self.scratch = None
+        self.req_w = self.ans_r = None
         self.startup = None  # dict: cell_errors, defined (after a successful start)
         self.fatal = None  # SandboxFailure that makes restarting pointless
 
@@ -146,40 +363,16 @@ class Sandbox:
 
     def start(self):
         """Run the notebook's cells in a new student process; fills ``startup``."""
-        self._remove_scratch()  # a restart starts from a clean folder
-        self.scratch = Path(tempfile.mkdtemp(prefix="nnkit-sandbox-"))
-        for name in ("student_runner.py", "wire.py"):
-            shutil.copy(HERE / name, self.scratch / name)
-        (self.scratch / "submission.json").write_text(json.dumps(self.cells))
-        output = open(self.scratch / "output.log", "wb")
-        if os.geteuid() == 0:
-            for path in [self.scratch, *self.scratch.iterdir()]:
-                os.chown(path, sandbox_uid(), sandbox_uid())
-        req_r, self.req_w = os.pipe()
-        self.ans_r, ans_w = os.pipe()
-        runner_dir = SCRATCH_IN_SANDBOX if self.isolation == "bwrap" else str(self.scratch)
-        inner = [sys.executable, "-I", "-B", f"{runner_dir}/student_runner.py", str(req_r), str(ans_w)]
-        cmd = bwrap_command(self.scratch, sys.executable, inner) if self.isolation == "bwrap" else inner
-        self.process = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=output, stderr=output, pass_fds=(req_r, ans_w),
-            cwd=self.scratch, env=scrubbed_environment() if self.isolation != "bwrap" else {},
-            start_new_session=True, preexec_fn=self._limit_child)
-        os.close(req_r)
-        os.close(ans_w)
-        output.close()
+        self.kill()  # a restart starts from a clean home folder
+        try:
+            self.req_w, self.ans_r = self.runner.fork_submission(self.limits)
+        except RunnerLost:  # one more try, on a new runner
+            self.req_w, self.ans_r = self.runner.fork_submission(self.limits)
+        try:
+            wire.write_frame(self.req_w, {"cells": self.cells})
+        except BrokenPipeError:
+            pass  # the process died at once: _await_ready says how
         self.startup = self._await_ready()
-
-    def _limit_child(self):
-        """Runs in the child before exec: resource limits, and in 'none' mode, drop root."""
-        lim = self.limits
-        for which, value in ((resource.RLIMIT_CPU, lim.cpu_seconds), (resource.RLIMIT_AS, lim.memory_bytes),
-                             (resource.RLIMIT_FSIZE, lim.output_bytes), (resource.RLIMIT_NOFILE, lim.open_files),
-                             (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, lim.processes)):
-            resource.setrlimit(which, (value, value))
-        if self.isolation != "bwrap" and os.geteuid() == 0:
-            os.setgroups([])
-            os.setgid(sandbox_uid())
-            os.setuid(sandbox_uid())
 
     def _await_ready(self):
         """Follow the cells as they run, until the runner says it is ready."""
@@ -204,36 +397,27 @@ class Sandbox:
                 return message
 
     def _output_tail(self, size=500):
-        """The end of what the student process printed, for the instructor's diagnosis."""
+        """The end of what the student process (or the runner) printed, for the instructor's diagnosis."""
         try:
-            return (self.scratch / "output.log").read_bytes()[-size:].decode(errors="replace").strip() or "(none)"
-        except OSError:
-            return "(none)"
+            return (self.runner.home / "output.log").read_bytes()[-size:].decode(errors="replace").strip() \
+                or self.runner.log_tail(size)
+        except (OSError, TypeError):
+            return self.runner.log_tail(size)
 
     def kill(self):
-        """Kill the student process and everything it started."""
-        if self.process is None:
+        """Kill the student process and everything it started; empty the home folder."""
+        if self.req_w is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
         for fd in (self.req_w, self.ans_r):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self.process = None
+        self.req_w = self.ans_r = None
+        self.runner.reset()
 
     def close(self):
         self.kill()
-        self._remove_scratch()
-
-    def _remove_scratch(self):
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.scratch = None
 
     # --- talking --------------------------------------------------------------------------
 
@@ -262,18 +446,19 @@ class Sandbox:
 
     def _death(self):
         """A SandboxFailure saying why the student process ended."""
-        code = self.process.wait()
-        if self.isolation == "bwrap" and code > 128:
-            code = 128 - code  # bwrap exits 128 + N when its child died of signal N
-        output = (self.scratch / "output.log").stat().st_size if self.scratch else 0
+        code = self.runner.exit_code()
+        try:
+            output = (self.runner.home / "output.log").stat().st_size
+        except (OSError, TypeError):
+            output = 0
         # CPython ignores SIGXFSZ: over the limit a write fails, and the process usually dies of that.
         if output >= self.limits.output_bytes:
             return SandboxFailure("output", f"Your code printed more than {self.limits.output_bytes >> 20} MiB "
                                   "of output, the limit")
         if code == -signal.SIGXCPU:
             return SandboxFailure("timeout", "Your code used more CPU time than allowed")
-        if code < 0:
-            return SandboxFailure("crashed", f"Your Python process was killed (signal {-code}): "
+        if code is None or code < 0:
+            return SandboxFailure("crashed", f"Your Python process was killed{f' (signal {-code})' if code else ''}: "
                                   "do not kill processes or send signals from the notebook")
         return SandboxFailure("crashed", f"Your Python process exited (status {code}); "
                               "do not call exit(), sys.exit() or os._exit() in the notebook")
@@ -290,7 +475,7 @@ class Sandbox:
         if time.monotonic() - self.started_at > self.limits.submission_seconds:
             raise SandboxFailure("timeout", "Grading your submission took longer than "
                                  f"{self.limits.submission_seconds:.0f} s in all")
-        if self.process is None:
+        if self.req_w is None:
             self.start()
         timeout = timeout or self.limits.call_seconds
         try:

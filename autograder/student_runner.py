@@ -5,9 +5,13 @@ runs in a fresh fork of the post-notebook state, so nothing a call changes (glob
 patched modules, stashed arguments) reaches the next batch. The grader trusts none of
 this: it reads only values in the ``wire`` format, and enforces every limit itself.
 
-Usage: runner.py REQUEST_FD ANSWER_FD. stdout/stderr go to a size-capped file.
+It starts warm: ``serve`` imports the course's modules once, then forks one process per
+submission (see ``serve``), which runs the cells and answers that submission's batches.
+
+Usage: runner.py serve CONTROL_FD PRELOAD_JSON OWN_NAMESPACE.
 """
 import builtins
+import gc
 import json
 import linecache
 import os
@@ -22,7 +26,8 @@ else:  # a script in the sandbox, beside its copy of wire.py; -I leaves that fol
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import wire  # noqa: E402
 
-REQUESTS, ANSWERS = None, None  # file descriptors, set by main() from the command line
+REQUESTS, ANSWERS = None, None  # file descriptors of the submission being served
+RANDOM_STATE = None  # the random module's state after the notebook ran (a fork reseeds it)
 
 
 def read_exact(fd, n):
@@ -140,6 +145,10 @@ def run_batch(namespace, calls, timeout):
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        if RANDOM_STATE is not None:  # Python reseeds `random` in every fork: give back the notebook's state
+            import random
+
+            random.setstate(RANDOM_STATE)
         results = [run_call(namespace, call) for call in calls]
         wire.write_frame(write_end, {"event": "results", "results": results})
         os._exit(0)
@@ -166,20 +175,185 @@ def run_batch(namespace, calls, timeout):
     os.write(ANSWERS, bytes(data))  # already a frame
 
 
-def main():
-    global REQUESTS, ANSWERS
-    REQUESTS, ANSWERS = (int(fd) for fd in sys.argv[1:3])
-    with open("submission.json") as f:
-        cells = json.load(f)
+def set_dumpable(flag):
+    """prctl(PR_SET_DUMPABLE): a process that is not dumpable cannot be ptraced or have its
+    memory read through /proc by other processes of the same uid."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(4, int(flag), 0, 0, 0)  # PR_SET_DUMPABLE
+
+
+def set_limits(limits):
+    """Lower this process's resource limits to ``limits`` {name: value} (never above the hard limit)."""
+    import resource
+
+    for name, value in limits.items():
+        which = getattr(resource, name)
+        hard = resource.getrlimit(which)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
+def become_submission(request_fd, answer_fd, control, limits):
+    """In a fresh fork of the warm runner: become one submission's process and serve it.
+
+    Its own session, its own output file, the submission's limits, and the same random
+    seeds for every submission, so a grade never depends on which worker ran it.
+    """
+    global REQUESTS, ANSWERS, RANDOM_STATE
+    control.close()
+    os.setsid()
+    set_dumpable(True)
+    output = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(output)
+    set_limits(limits)
+    import random
+
+    random.seed(0)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(0)
+    REQUESTS, ANSWERS = request_fd, answer_fd
+    cells = read_request()["cells"]
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     errors = run_cells(cells, namespace)
     defined = sorted(k for k in namespace if not k.startswith("__"))
+    RANDOM_STATE = random.getstate()
+    gc.freeze()  # each batch's fork starts from this state: keep its collector off these pages
     wire.write_frame(ANSWERS, {"event": "ready", "cell_errors": errors, "defined": defined})
     while True:
         request = read_request()
         if request is None:
             return
         run_batch(namespace, request["calls"], request["timeout"])
+
+
+def live_processes():
+    """PIDs of the other live (non-zombie) processes this process can see, but init."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in (1, os.getpid()):
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
+def reap(statuses):
+    """Collect ended children into ``statuses`` {pid: exit code, negative for a signal}."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        statuses[pid] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def kill_submissions(children, own_namespace, statuses):
+    """Kill every process the submissions left: in our own PID namespace that is everything
+    but this runner and init; without one, each submission's process group."""
+    import time
+
+    for _ in range(200):
+        if own_namespace:
+            try:
+                os.kill(-1, signal.SIGKILL)  # Linux spares the caller (and init)
+            except ProcessLookupError:
+                pass
+        else:
+            for pid in children:
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+        reap(statuses)
+        if not (live_processes() if own_namespace else [p for p in children if p not in statuses]):
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def wait_for(pid, statuses, seconds):
+    """Exit code of child ``pid`` once it ends, or None if it still runs after ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while pid not in statuses and time.monotonic() < deadline:
+        reap(statuses)
+        time.sleep(0.002)
+    return statuses.get(pid)
+
+
+def serve(control_fd, preload, own_namespace):
+    """The warm runner: import ``preload`` once, then fork one process per submission.
+
+    Requests come on a SOCK_SEQPACKET socket, one JSON message each:
+    - {"op": "start", "limits": {...}} with two file descriptors (requests, answers):
+      fork a submission process on them; answers {"event": "started"}.
+    - {"op": "wait", "seconds": s}: the exit code of the last submission process.
+    - {"op": "reset"}: kill everything the submissions left; answers {"event": "clean"}.
+    """
+    import importlib
+    import socket
+
+    for module in preload:
+        try:
+            importlib.import_module(module)
+        except Exception:  # a module that does not import is the notebook's problem, not ours
+            pass
+    set_dumpable(False)  # submissions run as our uid: they must not read or trace this process
+    gc.freeze()  # a fork's garbage collector then leaves these objects (and their pages) alone
+    control = socket.socket(fileno=control_fd)
+    children, statuses, last = [], {}, None
+
+    def reply(message):
+        control.send(json.dumps(message).encode())
+
+    reply({"event": "warm", "modules": sorted(sys.modules)})
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+        except OSError:
+            return
+        if not data:
+            return  # the grader closed its end
+        message = json.loads(data)
+        if message["op"] == "start":
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    become_submission(fds[0], fds[1], control, message["limits"])
+                finally:
+                    os._exit(0)
+            for fd in fds:
+                os.close(fd)
+            children.append(pid)
+            last = pid
+            reply({"event": "started"})
+        elif message["op"] == "wait":
+            reply({"event": "ended", "code": wait_for(last, statuses, message["seconds"])})
+        elif message["op"] == "reset":
+            clean = kill_submissions(children, own_namespace, statuses)
+            children, statuses = [], {}
+            reply({"event": "clean" if clean else "unclean"})
+
+
+def main():
+    """runner.py serve CONTROL_FD PRELOAD_JSON OWN_NAMESPACE"""
+    _, control_fd, preload, own_namespace = sys.argv[1:5]
+    serve(int(control_fd), json.loads(preload), own_namespace == "1")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,42 @@ def test_one_worker_two_workers_and_a_serial_run_give_identical_results(small_cl
     assert saved_files(tmp_path / "one") == saved_files(tmp_path / "two")
 
 
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """A real Dask cluster on loopback: a scheduler and two worker processes of one thread each."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, memory_limit="4GiB") as cluster:
+        yield cluster.scheduler_address
+
+
+def test_a_dask_cluster_gives_the_results_of_a_local_run(small_class, tmp_path, dask_scheduler):
+    serial = [grade_notebook(job.notebook, job.assignment, job.student) for job in jobs_of(small_class)]
+    on_dask, _ = grade_batch(jobs_of(small_class), tmp_path / "dask", scheduler=dask_scheduler)
+    local, _ = grade_batch(jobs_of(small_class), tmp_path / "local", workers=2)
+    assert on_dask == serial == local
+    assert saved_files(tmp_path / "dask") == saved_files(tmp_path / "local")
+    by_cli = cli(small_class, "--out", tmp_path / "cli", "--scheduler", dask_scheduler, "--require-sandbox")
+    assert by_cli.returncode == 0, by_cli.stderr
+    assert saved_files(tmp_path / "cli") == {**saved_files(tmp_path / "local"),
+                                             "grades.csv": (tmp_path / "cli" / "grades.csv").read_text()}
+
+
+def test_a_dask_worker_with_another_grader_version_refuses(small_class, tmp_path, dask_scheduler):
+    from autograder import cluster
+    from autograder.cluster import ClusterError
+
+    jobs = [(0, jobs_of(small_class)[0])]
+    with pytest.raises(ClusterError, match="different version of the kit"):
+        cluster.grade_on_cluster(jobs, {A: "0" * 64}, dask_scheduler, False, lambda *_: None)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(small_class, tmp_path):
+    pytest.importorskip("distributed")
+    done = cli(small_class, "--out", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
+    assert done.returncode != 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+
+
 def test_a_second_run_grades_only_what_is_missing_or_changed(small_class, tmp_path):
     out = tmp_path / "graded"
     first, reused = grade_batch(jobs_of(small_class), out, workers=2)

@@ -1,8 +1,9 @@
 """Hostile submissions: loops, memory and fork bombs, floods of output, huge answers.
 
 Each is graded with small limits. The grader must come back with a result (graded with 0
-on the hostile item, or ungradeable with a sentence saying why) in bounded time, and leave
-no process of the sandbox's uid (one per grader process) and no scratch folder behind.
+on the hostile item, or ungradeable with a sentence saying why) in bounded time. Of the
+sandbox's uid (one per grader thread) only the warm runner may be left, ready for the next
+submission, with an empty home folder; once it is stopped, no process and no folder remain.
 """
 import os
 import tempfile
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from autograder.grading import grade_notebook
-from autograder.sandbox import Limits, sandbox_uid
+from autograder.sandbox import Limits, sandbox_uid, current_warm_runner, stop_warm_runners
 from submissions import cell_source, code, release_submission, report
 
 A = "logistic_regression"
@@ -39,22 +40,36 @@ def sandbox_processes():
 
 
 
+def settled(done, seconds=5.0):
+    """The sandbox's processes once ``done()`` holds, or after ``seconds``: the kernel may need
+    a moment to reap a dead namespace."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return sandbox_processes()
+
+
 def grade_hostile(tmp_path, hostile_cells=(), replace=None):
     """Grade a release notebook (logistic honest) plus ``hostile_cells``; check the aftermath."""
     path = release_submission(tmp_path, A, replace={**HONEST, **(replace or {})}, append=list(hostile_cells))
     scratch_root = tmp_path / "scratch"
     scratch_root.mkdir()
-    assert sandbox_processes() == [], "a sandbox of this grader was already running"
+    stop_warm_runners()
+    assert settled(lambda: not sandbox_processes()) == [], "a sandbox of this grader was already running"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(scratch_root))  # the sandbox's scratch goes here
         started = time.monotonic()
         result = grade_notebook(path, limits=LIMITS)
         elapsed = time.monotonic() - started
-    deadline = time.monotonic() + 5  # the kernel may need a moment to reap a dead namespace
-    while sandbox_processes() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = sandbox_processes()
     assert elapsed < TIME_BOUND, f"grading took {elapsed:.0f} s\n{report(result)}"
+    runner = current_warm_runner()
+    left = settled(lambda: len(sandbox_processes()) <= (1 if runner.alive() else 0))
+    if runner.alive():  # the runner survived the submission: it is all that is left, and its home is empty
+        assert len(left) == 1 and b"serve" in open(f"/proc/{left[0]}/cmdline", "rb").read(), \
+            f"processes of the sandbox (uid {sandbox_uid()}) left behind: {left}"
+        assert sorted(p.name for p in runner.home.iterdir()) == [], "files left in the sandbox's home"
+    stop_warm_runners()
+    left = settled(lambda: not sandbox_processes())
     assert left == [], f"processes of the sandbox (uid {sandbox_uid()}) left behind: {left}"
     scratch = sorted(p.name for p in scratch_root.iterdir())
     assert scratch == [], f"sandbox scratch folders left behind: {scratch}"

@@ -3,11 +3,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
-from autograder.sandbox import Limits, Sandbox, SandboxFailure, isolation_available, sandbox_uid
+from autograder.sandbox import (Limits, Sandbox, SandboxFailure, isolation_available, sandbox_uid,
+                                stop_warm_runners)
 from conftest import ROOT
 
 PROBE = '''
@@ -111,7 +114,108 @@ def test_without_isolation_the_grader_warns_and_require_sandbox_refuses(tmp_path
 def test_a_sandbox_that_cannot_start_is_the_graders_fault_not_the_students(monkeypatch):
     from autograder import grading, sandbox
 
+    stop_warm_runners()  # this thread's warm runner would serve the submission
     monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python3")
     result = grading.grade_notebook(ROOT / "source" / "logistic_regression" / "logistic_regression.ipynb")
     assert result.status == "grader error" and result.score == 0
     assert "not your fault" in result.output and "did not start" in result.output
+
+
+# --- the warm runner: one per grader thread, forking a process per submission ----------------
+
+LEAVE_TRACES = """
+import os, time
+with open("left-by-the-last-student.txt", "w") as f:
+    f.write("my answers")
+if os.fork() == 0:  # a daemon that outlives its submission
+    os.setsid()
+    if os.fork() == 0:
+        while True:
+            with open("still-here.txt", "w") as f:
+                f.write(str(time.time()))
+            time.sleep(0.05)
+    os._exit(0)
+def done():
+    return 1.0
+"""
+
+LOOK_AROUND = """
+import os
+def look():
+    live = 0
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                state = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            live += state != "Z"
+    return {"files": sorted(os.listdir(".")), "processes": live}
+"""
+
+
+def test_nothing_of_one_submission_reaches_the_next():
+    with Sandbox([LEAVE_TRACES]) as first:
+        assert answer(first, "done") == 1.0
+        time.sleep(0.2)  # the daemon is writing
+    with Sandbox([LOOK_AROUND]) as second:
+        seen = answer(second, "look")
+        time.sleep(0.2)
+        again = answer(second, "look")
+    assert seen["files"] == again["files"] == ["output.log"]
+    # bwrap's init, the warm runner, this submission's process and the fork answering: no daemon
+    assert seen["processes"] <= 4 and again["processes"] <= 4
+
+
+def test_a_submission_cannot_read_or_trace_the_warm_runner_it_was_forked_from():
+    code = """
+import ctypes, os
+def pry():
+    submission = os.getppid()  # each call runs in a fork of the submission's process
+    parent = int(open(f"/proc/{submission}/stat").read().rsplit(")", 1)[1].split()[1])
+    found = {"runner": open(f"/proc/{parent}/cmdline", "rb").read().count(b"serve")}
+    for name in ("mem", "environ", "maps"):
+        try:
+            with open(f"/proc/{parent}/{name}", "rb") as f:
+                f.read(1)
+            found[name] = "read"
+        except OSError as err:
+            found[name] = type(err).__name__
+    libc = ctypes.CDLL(None, use_errno=True)
+    found["ptrace"] = libc.ptrace(16, parent, 0, 0)  # PTRACE_ATTACH
+    return found
+"""
+    with Sandbox([code]) as sandbox:
+        found = answer(sandbox, "pry")
+    assert found == {"runner": 1, "mem": "PermissionError", "environ": "PermissionError", "maps": "PermissionError",
+                     "ptrace": -1}
+
+
+def test_killing_the_warm_runner_hurts_no_other_submission():
+    runner_killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef fine():\n    return 2.0\n"
+    with Sandbox([runner_killer], Limits(notebook_seconds=5.0)) as sandbox:
+        killed = sandbox.runner.process
+        try:  # the namespace is torn down around it: it may or may not get to answer
+            sandbox.call_batch([{"target": "fine"}])
+        except SandboxFailure as failure:
+            assert failure.kind == "crashed"
+    with Sandbox(["def fine():\n    return 2.0\n"]) as sandbox:
+        assert answer(sandbox, "fine") == 2.0  # the next submission gets a new runner
+        assert sandbox.runner.process is not killed and killed.poll() is not None
+
+
+def test_every_grader_thread_gives_a_submission_the_same_random_numbers():
+    code = "import random\nimport numpy as np\ndef draw():\n    return [random.random(), float(np.random.rand())]\n"
+    draws = []
+
+    def grade_in_this_thread():
+        with Sandbox([code]) as sandbox:
+            draws.append((sandbox_uid(), answer(sandbox, "draw")))
+
+    grade_in_this_thread()
+    other = threading.Thread(target=grade_in_this_thread)
+    other.start()
+    other.join()
+    (uid_here, here), (uid_there, there) = draws
+    assert uid_here != uid_there  # two runners, two sandbox users
+    assert here == there
