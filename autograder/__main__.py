@@ -5,17 +5,23 @@
     python -m autograder gradescope ASSIGNMENT             (autograder.zip for Gradescope)
     python -m autograder check NOTEBOOK                    (a student's public checks)
 """
-import argparse
 import os
-import sys
-from pathlib import Path
 
-from autograder.batch import Job, grade_batch
-from autograder.cluster import ClusterError
-from autograder.feedback import write_feedback
-from autograder.grading import grade_notebook
-from autograder.reports import summary_table, write_gradescope_json, write_grades_csv
-from autograder.sandbox import isolation_available, warn_if_not_isolated
+# One BLAS thread per grader process: the checks' matrices are small, and with several workers
+# OpenBLAS's own threads would fight them for the cores (set before numpy is imported).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from autograder.batch import Job, grade_batch  # noqa: E402
+from autograder.cluster import ClusterError  # noqa: E402
+from autograder.feedback import write_feedback  # noqa: E402
+from autograder.grading import grade_notebook  # noqa: E402
+from autograder.reports import summary_table, write_gradescope_json, write_grades_csv  # noqa: E402
+from autograder.sandbox import isolation_available, warn_if_not_isolated  # noqa: E402
 
 
 def find_submissions(paths):

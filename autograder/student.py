@@ -3,8 +3,11 @@
 Every call goes to the sandboxed student process; a failure comes back as CheckFailed
 with a sentence for the student, never as a traceback of the grader.
 """
+import copy
+
 import numpy as np
 
+from autograder import wire
 from autograder.checks import CheckFailed, NotImplementedYet
 from autograder.sandbox import SandboxFailure
 
@@ -36,18 +39,27 @@ def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_
 
 
 class Student:
-    """Calls into one submission's sandbox."""
+    """Calls into one submission's sandbox.
+
+    Every batch runs in a fresh fork of the same post-notebook state, random seeds included,
+    so the same batch always gets the same answers: a batch that several checks ask for runs
+    once, and the others get copies of its answers.
+    """
 
     def __init__(self, sandbox):
         self.sandbox = sandbox
+        self.answered = {}  # the batch's wire bytes -> its answers
 
     def batch(self, specs, timeout=None):
         """Raw answers of several calls run together in one fresh fork, within ``timeout`` seconds
         (default: the sandbox's per-batch limit)."""
-        try:
-            return self.sandbox.call_batch(specs, timeout)
-        except SandboxFailure as failure:
-            raise CheckFailed(f"{failure}.") from None
+        key = wire.pack({"specs": list(specs), "timeout": timeout})
+        if key not in self.answered:
+            try:
+                self.answered[key] = self.sandbox.call_batch(specs, timeout)
+            except SandboxFailure as failure:
+                raise CheckFailed(f"{failure}.") from None
+        return copy.deepcopy(self.answered[key])
 
 
     def values(self, target, specs):

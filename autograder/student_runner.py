@@ -151,6 +151,7 @@ def run_batch(namespace, calls, timeout):
             random.setstate(RANDOM_STATE)
         results = [run_call(namespace, call) for call in calls]
         wire.write_frame(write_end, {"event": "results", "results": results})
+        os.close(write_end)  # the answer is complete now, not when this process is torn down
         os._exit(0)
     os.close(write_end)
     data, deadline_hit = bytearray(), False
@@ -163,16 +164,18 @@ def run_batch(namespace, calls, timeout):
         if not chunk:
             break
         data += chunk
+    os.close(read_end)
+    if data and not deadline_hit:
+        os.write(ANSWERS, bytes(data))  # already a frame; the fork may still be exiting
+        os.waitpid(pid, 0)
+        return
     if deadline_hit:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-    os.close(read_end)
     if deadline_hit:
         return wire.write_frame(ANSWERS, {"event": "batch_failed", "reason": "timeout"})
-    if not data:
-        reason = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
-        return wire.write_frame(ANSWERS, {"event": "batch_failed", "reason": reason})
-    os.write(ANSWERS, bytes(data))  # already a frame
+    reason = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+    wire.write_frame(ANSWERS, {"event": "batch_failed", "reason": reason})
 
 
 def set_dumpable(flag):

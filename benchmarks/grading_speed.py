@@ -22,8 +22,12 @@ What is printed, for each assignment, side by side:
   took. The first file is dropped (its time holds the start-up); the median of the gaps is
   reported, so N must be at least 2;
 - speed-up: nbgrader's wall / the kit's wall with W workers (and with 1 worker), same N;
-- W workers / 1 worker: the kit's throughput with W workers over its throughput with 1;
-- peak memory per worker, in MB. While a command runs, a thread walks /proc every 0.2 s and
+- W workers / 1 worker: the kit's throughput with W workers over its throughput with 1, after
+  start-up: each run's result.json files are sorted by modification time, the first W (one per
+  worker, which carry the start-up: imports, a warm sandbox per worker) are left out, and the
+  rate is the rest over the time from the W-th to the last. The wall-time ratio, start-up
+  included, is printed beside it;
+- peak memory per worker, in MB. While a command runs, a thread walks /proc every 0.5 s and
   finds the command's descendants from the ppid field of /proc/<pid>/stat. The grader's direct
   children that are forks of it (same command line) are its workers; with --workers 1 it grades
   in its main process, which is then the one worker. A worker's memory is the sum, over it and
@@ -68,7 +72,7 @@ ASSIGNMENTS = ["logistic_regression", "hidden_layer", "digits_mlp"]
 SPEED_UP_TARGETS = {"logistic_regression": 20.0, "hidden_layer": 20.0, "digits_mlp": 10.0}
 WORKER_SCALING_TARGET = 1.7
 MEMORY_TARGET_MB = 300.0
-SAMPLE_SECONDS = 0.2
+SAMPLE_SECONDS = 0.5
 
 
 # The temporary course ------------------------------------------------------------------------
@@ -259,6 +263,16 @@ def median_gap_seconds(files):
     return statistics.median(gaps) if gaps else None
 
 
+def steady_rate(files, workers):
+    """Submissions per second once every worker is warm: from the moment the last worker
+    finished its first submission to the last file, ``workers`` files (the start-up) left out.
+    None when there are too few files."""
+    times = sorted(path.stat().st_mtime for path in files)
+    if len(times) <= workers or times[-1] <= times[workers - 1]:
+        return None
+    return (len(times) - workers) / (times[-1] - times[workers - 1])
+
+
 # The comparison, per assignment --------------------------------------------------------------
 
 @dataclass
@@ -274,11 +288,16 @@ class Comparison:
     one_worker: Run
     one_worker_median: float | None
     many_workers: Run
+    one_worker_steady: float | None  # submissions per second after start-up
+    many_workers_steady: float | None
 
     def speed_up(self, ours):
         return None if self.nbgrader is None else self.nbgrader.wall / ours.wall
 
     def worker_scaling(self):
+        """Throughput of W workers over 1, after start-up (wall time with it, if not measured)."""
+        if self.one_worker_steady and self.many_workers_steady:
+            return self.many_workers_steady / self.one_worker_steady
         return self.one_worker.wall / self.many_workers.wall
 
     def peak_worker_mb(self):
@@ -302,14 +321,18 @@ def compare(assignment, n, workers, skip_nbgrader):
             nbgrader_median = median_gap_seconds(autograded)
         one_worker = grade_with_kit(course / "submitted", course / "graded-1", 1)
         score = common_score(course / "graded-1", n)
-        one_worker_median = median_gap_seconds(list((course / "graded-1").glob(f"*/{assignment}/result.json")))
+        one_worker_files = list((course / "graded-1").glob(f"*/{assignment}/result.json"))
+        one_worker_median = median_gap_seconds(one_worker_files)
+        one_worker_steady = many_workers_steady = steady_rate(one_worker_files, 1)
         many_workers = one_worker
         if workers > 1:
             many_workers = grade_with_kit(course / "submitted", course / f"graded-{workers}", workers)
             if common_score(course / f"graded-{workers}", n) != score:
                 raise SystemExit(f"{assignment}: scores differ between 1 and {workers} workers")
+            many_workers_steady = steady_rate(list((course / f"graded-{workers}").glob(f"*/{assignment}/result.json")),
+                                              workers)
     return Comparison(assignment, n, workers, score, nbgrader, nbgrader_median, one_worker, one_worker_median,
-                      many_workers)
+                      many_workers, one_worker_steady, many_workers_steady)
 
 
 def figure(value, digits=2):
@@ -319,14 +342,18 @@ def figure(value, digits=2):
 
 def print_comparison(c):
     columns, runs, medians = ["ours, 1 worker"], [c.one_worker], [c.one_worker_median]
+    steadies = [c.one_worker_steady]
     if c.workers > 1:
         columns, runs, medians = [*columns, f"ours, {c.workers} workers"], [*runs, c.many_workers], [*medians, None]
+        steadies.append(c.many_workers_steady)
     if c.nbgrader is not None:
         columns, runs, medians = ["nbgrader", *columns], [c.nbgrader, *runs], [c.nbgrader_median, *medians]
+        steadies.insert(0, None)
     rows = [
         ("wall seconds", [figure(run.wall) for run in runs]),
         ("submissions / second", [figure(c.n / run.wall) for run in runs]),
         ("median s / submission", [figure(median) for median in medians]),
+        ("sub/s after start-up", [figure(steady) for steady in steadies]),
         ("peak MB per worker", ["-" if run is c.nbgrader else figure(run.peak_worker_mb, 0) for run in runs]),
         ("peak MB, whole tree", [figure(run.peak_tree_mb, 0) for run in runs]),
         ("sampler CPU, % of wall", [figure(100 * run.sampler_cpu / run.wall, 1) for run in runs]),
@@ -339,7 +366,8 @@ def print_comparison(c):
         print(f"  speed-up over nbgrader (its wall / ours): {c.speed_up(c.many_workers):.1f}x with "
               f"{c.workers} workers, {c.speed_up(c.one_worker):.1f}x with 1 worker")
     if c.workers > 1:
-        print(f"  {c.workers} workers / 1 worker (throughput): {c.worker_scaling():.2f}x")
+        print(f"  {c.workers} workers / 1 worker (throughput after start-up): {c.worker_scaling():.2f}x; "
+              f"wall time, start-up included: {c.one_worker.wall / c.many_workers.wall:.2f}x")
     sys.stdout.flush()
 
 
