@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 SANDBOX_UID_BASE = 100000
 SCRATCH_IN_SANDBOX = "/sandbox"
 RUNNER_IN_SANDBOX = "/runner"
+FOLDER_PREFIX = "nnkit-sandbox-"  # then the grader's pid: /tmp/nnkit-sandbox-<pid>-<random>
 RUNNER_START_SECONDS = 60.0  # importing the course's modules, once per grader thread
 RUNNER_REPLY_SECONDS = 5.0  # the warm runner answers at once, or it is replaced
 
@@ -170,7 +171,8 @@ class WarmRunner:
         """Start the runner and wait until its imports are done; RuntimeError if it cannot."""
         self.stop()
         uid = sandbox_uid()
-        self.folder = Path(tempfile.mkdtemp(prefix="nnkit-sandbox-"))
+        remove_orphaned_folders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         (self.folder / "runner").mkdir(mode=0o755)
         for name in ("student_runner.py", "wire.py"):  # readable by the sandbox uid, whatever the kit's modes
             (self.folder / "runner" / name).write_bytes((HERE / name).read_bytes())
@@ -284,6 +286,20 @@ class WarmRunner:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+def remove_orphaned_folders():
+    """Remove the runner folders of grader processes that were killed before they could."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
 
 
 _RUNNERS = {}  # thread id -> the WarmRunner of that thread of this process

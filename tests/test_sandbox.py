@@ -219,3 +219,24 @@ def test_every_grader_thread_gives_a_submission_the_same_random_numbers():
     (uid_here, here), (uid_there, there) = draws
     assert uid_here != uid_there  # two runners, two sandbox users
     assert here == there
+
+
+def test_a_killed_graders_runner_folder_is_removed_by_the_next_grader(tmp_path, monkeypatch):
+    import tempfile
+
+    from autograder.sandbox import FOLDER_PREFIX
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid names no process now
+    orphan = tmp_path / f"{FOLDER_PREFIX}{dead.pid}-abc"
+    alive = tmp_path / f"{FOLDER_PREFIX}{os.getppid()}-def"
+    for folder in (orphan, alive):
+        (folder / "home").mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stop_warm_runners()
+    try:
+        with Sandbox(["def fine():\n    return 1.0\n"]) as sandbox:
+            assert answer(sandbox, "fine") == 1.0
+            assert not orphan.exists() and alive.exists()
+    finally:
+        stop_warm_runners()
