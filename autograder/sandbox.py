@@ -128,7 +128,8 @@ def bwrap_command(folder, python, inner):
 
 
 def scrubbed_environment():
-    """The only environment the student process gets."""
+    """The only environment the student process gets (PYTHONHASHSEED=0: the same set and dict
+    order of strings for every submission, in every worker)."""
     return {"PATH": "/usr/bin:/bin", "HOME": SCRATCH_IN_SANDBOX, "LANG": "C.UTF-8",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -184,7 +185,9 @@ class WarmRunner:
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         isolated = self.isolation == "bwrap"
         runner = (RUNNER_IN_SANDBOX if isolated else str(self.folder / "runner")) + "/student_runner.py"
-        inner = [sys.executable, "-I", "-B", runner, "serve", str(theirs.fileno()), json.dumps(self.preload),
+        # -s -P: no user site, no script folder on the path; not -I, which would ignore the
+        # environment above (it is wholly ours: bwrap --clearenv, or env= below)
+        inner = [sys.executable, "-s", "-P", "-B", runner, "serve", str(theirs.fileno()), json.dumps(self.preload),
                  "1" if isolated else "0"]
         with open(self.folder / "runner.log", "wb") as log:
             self.process = subprocess.Popen(

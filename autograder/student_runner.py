@@ -22,12 +22,13 @@ import traceback
 
 if __package__:  # imported by the grader (autograder.in_kernel runs calls the same way)
     from autograder import wire
-else:  # a script in the sandbox, beside its copy of wire.py; -I leaves that folder off the path
+else:  # a script in the sandbox, beside its copy of wire.py; -P leaves that folder off the path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import wire  # noqa: E402
 
 REQUESTS, ANSWERS = None, None  # file descriptors of the submission being served
 RANDOM_STATE = None  # the random module's state after the notebook ran (a fork reseeds it)
+EXITING = []  # pids of batch forks that answered and are still being torn down
 
 
 def read_exact(fd, n):
@@ -141,6 +142,8 @@ def run_call(namespace, call):
 
 def run_batch(namespace, calls, timeout):
     """Run ``calls`` in a forked child; relay its answer frame, or say how it failed."""
+    while EXITING:  # the forks of earlier batches, which answered and are exiting
+        os.waitpid(EXITING.pop(), 0)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -166,8 +169,8 @@ def run_batch(namespace, calls, timeout):
         data += chunk
     os.close(read_end)
     if data and not deadline_hit:
-        os.write(ANSWERS, bytes(data))  # already a frame; the fork may still be exiting
-        os.waitpid(pid, 0)
+        os.write(ANSWERS, bytes(data))  # already a frame; the fork may still be exiting:
+        EXITING.append(pid)  # it is reaped before the next batch, not waited for now
         return
     if deadline_hit:
         os.kill(pid, signal.SIGKILL)

@@ -204,8 +204,9 @@ def test_killing_the_warm_runner_hurts_no_other_submission():
         assert sandbox.runner.process is not killed and killed.poll() is not None
 
 
-def test_every_grader_thread_gives_a_submission_the_same_random_numbers():
-    code = "import random\nimport numpy as np\ndef draw():\n    return [random.random(), float(np.random.rand())]\n"
+def test_every_grader_thread_gives_a_submission_the_same_random_numbers_and_string_hashes():
+    code = ("import random\nimport numpy as np\n"
+            "def draw():\n    return [random.random(), float(np.random.rand()), hash('same order of sets')]\n")
     draws = []
 
     def grade_in_this_thread():
