@@ -12,7 +12,8 @@ import time
 import pytest
 
 from autograder.grading import grade_notebook
-from autograder.sandbox import Limits, sandbox_uid, current_warm_runner, stop_warm_runners
+from autograder.sandbox import Limits
+from autograder.warm_runner import current_warm_runner, sandbox_uid, stop_warm_runners
 from submissions import cell_source, code, release_submission, report
 
 A = "logistic_regression"

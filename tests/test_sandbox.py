@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder.sandbox import (Limits, Sandbox, SandboxFailure, isolation_available, sandbox_uid,
-                                stop_warm_runners)
+from autograder.sandbox import Limits, Sandbox, SandboxFailure, isolation_available
+from autograder.warm_runner import FOLDER_PREFIX, sandbox_uid, stop_warm_runners
 from conftest import ROOT
 
 PROBE = '''
@@ -112,10 +112,10 @@ def test_without_isolation_the_grader_warns_and_require_sandbox_refuses(tmp_path
 
 
 def test_a_sandbox_that_cannot_start_is_the_graders_fault_not_the_students(monkeypatch):
-    from autograder import grading, sandbox
+    from autograder import grading, warm_runner
 
     stop_warm_runners()  # this thread's warm runner would serve the submission
-    monkeypatch.setattr(sandbox.sys, "executable", "/nonexistent/python3")
+    monkeypatch.setattr(warm_runner.sys, "executable", "/nonexistent/python3")
     result = grading.grade_notebook(ROOT / "source" / "logistic_regression" / "logistic_regression.ipynb")
     assert result.status == "grader error" and result.score == 0
     assert "not your fault" in result.output and "did not start" in result.output
@@ -224,8 +224,6 @@ def test_every_grader_thread_gives_a_submission_the_same_random_numbers_and_stri
 
 def test_a_killed_graders_runner_folder_is_removed_by_the_next_grader(tmp_path, monkeypatch):
     import tempfile
-
-    from autograder.sandbox import FOLDER_PREFIX
 
     dead = subprocess.Popen(["true"])
     dead.wait()  # its pid names no process now

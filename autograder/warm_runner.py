@@ -1,0 +1,303 @@
+"""The warm runner: one sandboxed Python per grader thread, which forks each submission.
+
+It starts once, imports what the assignment's source notebook imports (numpy, matplotlib,
+scipy.stats: 0.5 to 1 s), and then serves submissions: each is a fork of it (about 10 ms),
+run by ``student_runner.become_submission``. ``Sandbox`` (autograder/sandbox.py) asks for a
+submission process and talks to it; this module only starts, forks, resets and stops.
+
+Isolation (``bwrap``): bubblewrap namespaces (no network, own PIDs, IPC and hostname), a
+file system holding only the Python install, the runner (read-only at /runner) and a home
+folder (/sandbox), then ``setpriv`` drops to an unprivileged uid with no capabilities.
+Without bubblewrap (``none``), a plain child process, as that uid when the grader is root.
+"""
+import atexit
+import json
+import multiprocessing.util
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# Each grader thread gives its sandboxes a uid of their own, so that the process limit
+# (counted per uid) of one grader's student cannot starve another grader's.
+SANDBOX_UID_BASE = 100000
+SCRATCH_IN_SANDBOX = "/sandbox"
+RUNNER_IN_SANDBOX = "/runner"
+FOLDER_PREFIX = "nnkit-sandbox-"  # then the grader's pid: /tmp/nnkit-sandbox-<pid>-<random>
+RUNNER_START_SECONDS = 60.0  # importing the course's modules, once per grader thread
+RUNNER_REPLY_SECONDS = 5.0  # the warm runner answers at once, or it is replaced
+# The runner's own limits; each submission process lowers them to its Limits (sandbox.py).
+RUNNER_LIMITS = ((resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, 32),
+                 (resource.RLIMIT_FSIZE, 8 << 20))
+
+
+def sandbox_uid():
+    """The unprivileged uid this grader thread runs its students as (its thread id is its pid
+    in a single-threaded process)."""
+    return SANDBOX_UID_BASE + threading.get_native_id()
+
+
+def ancestors(path):
+    """/a/b/c -> ['/a', '/a/b']: the folders bwrap must create before binding path."""
+    parts = Path(path).parts
+    return [str(Path(*parts[:i])) for i in range(2, len(parts))]
+
+
+def bwrap_command(folder, python, inner):
+    """bubblewrap command line that runs ``inner`` seeing only Python, the runner and a home.
+
+    ``folder`` holds ``runner/`` (read-only at /runner) and ``home/`` (the writable /sandbox).
+    """
+    cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid",
+           "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+    for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        if os.path.isdir(system_dir) and not os.path.islink(system_dir):
+            cmd += ["--ro-bind", system_dir, system_dir]
+        elif os.path.islink(system_dir):
+            cmd += ["--symlink", os.readlink(system_dir), system_dir]
+    # /tmp first: the Python install may live below it, and must be bound on top of it.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    made = {"/tmp"}
+    for prefix in sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(python))}):
+        if prefix.startswith(("/usr/", "/bin/", "/lib")):
+            continue
+        for parent in ancestors(prefix):
+            if parent not in made:
+                cmd += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+        cmd += ["--ro-bind", prefix, prefix]
+    cmd += ["--ro-bind", str(Path(folder) / "runner"), RUNNER_IN_SANDBOX,
+            "--bind", str(Path(folder) / "home"), SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
+    for key, value in scrubbed_environment().items():
+        cmd += ["--setenv", key, value]
+    uid = sandbox_uid()
+    drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+    return cmd + ["--"] + drop + ["--"] + inner
+
+
+def scrubbed_environment():
+    """The only environment the student process gets (PYTHONHASHSEED=0: the same set and dict
+    order of strings for every submission, in every worker)."""
+    return {"PATH": "/usr/bin:/bin", "HOME": SCRATCH_IN_SANDBOX, "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+class RunnerLost(Exception):
+    """The warm runner did not answer as it should; it has been stopped."""
+
+
+class WarmRunner:
+    """A sandboxed process with the course's modules already imported, that forks one
+    process per submission: the fixed cost of a submission is a fork, not a Python start.
+
+    Every process it runs has the sandbox uid of this grader thread, inside one bubblewrap
+    namespace. The runner itself is not dumpable, so submissions cannot read or trace it.
+    Between submissions ``reset`` kills every process they left and empties the home
+    folder, so nothing of one student reaches the next. If anything goes wrong the whole
+    namespace is killed and the next submission gets a new runner.
+    """
+
+    def __init__(self, isolation, preload=()):
+        self.isolation, self.preload = isolation, tuple(preload)
+        self.process = self.control = self.folder = None
+
+    @property
+    def home(self):
+        return self.folder / "home"
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def start(self):
+        """Start the runner and wait until its imports are done; RuntimeError if it cannot."""
+        self.stop()
+        uid = sandbox_uid()
+        remove_orphaned_folders()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        (self.folder / "runner").mkdir(mode=0o755)
+        for name in ("student_runner.py", "wire.py"):  # readable by the sandbox uid, whatever the kit's modes
+            (self.folder / "runner" / name).write_bytes((HERE / name).read_bytes())
+            (self.folder / "runner" / name).chmod(0o644)
+        self.home.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            os.chown(self.home, uid, uid)
+            os.chmod(self.folder, 0o755)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        isolated = self.isolation == "bwrap"
+        runner = (RUNNER_IN_SANDBOX if isolated else str(self.folder / "runner")) + "/student_runner.py"
+        # -s -P: no user site, no script folder on the path; not -I, which would ignore the
+        # environment above (it is wholly ours: bwrap --clearenv, or env= below)
+        inner = [sys.executable, "-s", "-P", "-B", runner, "serve", str(theirs.fileno()), json.dumps(self.preload),
+                 "1" if isolated else "0"]
+        with open(self.folder / "runner.log", "wb") as log:
+            self.process = subprocess.Popen(
+                bwrap_command(self.folder, sys.executable, inner) if isolated else inner,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.home,
+                env={} if isolated else scrubbed_environment(), start_new_session=True,
+                preexec_fn=self._limit_runner)
+        theirs.close()
+        try:
+            if self.request(None, timeout=RUNNER_START_SECONDS).get("event") != "warm":
+                raise RunnerLost()
+        except RunnerLost:
+            log = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"the sandbox did not start; its output: {log}") from None
+
+    def _limit_runner(self):
+        """Runs in the child before exec: limits of the runner, and in 'none' mode, drop root."""
+        for which, value in RUNNER_LIMITS:
+            resource.setrlimit(which, (value, value))
+        if self.isolation != "bwrap" and os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(sandbox_uid())
+            os.setuid(sandbox_uid())
+
+    def log_tail(self, size=500):
+        """The end of what the runner printed, for the instructor's diagnosis."""
+        try:
+            return (self.folder / "runner.log").read_bytes()[-size:].decode(errors="replace").strip() or "(none)"
+        except (OSError, TypeError):
+            return "(none)"
+
+    def request(self, message, fds=(), timeout=RUNNER_REPLY_SECONDS):
+        """Send ``message`` (None: only listen) and return the runner's reply; RunnerLost if none comes."""
+        try:
+            if message is not None:
+                socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+            ready, _, _ = select.select([self.control], [], [], timeout)
+            data = self.control.recv(1 << 16) if ready else b""
+            return json.loads(data)
+        except (OSError, ValueError, AttributeError):
+            self.stop()
+            raise RunnerLost() from None
+
+    def fork_submission(self, limits):
+        """A new submission process with resource ``limits`` {RLIMIT_ name: value}: (request fd,
+        answer fd) to talk to it."""
+        if not self.alive():
+            self.start()
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        try:
+            self.request({"op": "start", "limits": limits}, fds=(req_r, ans_w))
+        except RunnerLost:
+            for fd in (req_w, ans_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(req_r)
+            os.close(ans_w)
+        return req_w, ans_r
+
+    def exit_code(self):
+        """How the last submission process ended: its exit code, negative for a signal; None if unknown."""
+        try:
+            return self.request({"op": "wait", "seconds": 1.0}, timeout=3.0).get("code")
+        except RunnerLost:
+            return None
+
+    def reset(self):
+        """Kill everything the submissions left and empty the home folder; stop the runner if it cannot."""
+        if not self.alive():
+            return self.stop()
+        try:
+            clean = self.request({"op": "reset"}).get("event") == "clean"
+        except RunnerLost:
+            clean = False
+        if not clean:
+            return self.stop()
+        for entry in self.home.iterdir():  # no submission process is left to race with this
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    def stop(self):
+        """Kill the runner's whole namespace and remove its folder."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.process = None
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def remove_orphaned_folders():
+    """Remove the runner folders of grader processes that were killed before they could."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX):].split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
+_RUNNERS = {}  # thread id -> the WarmRunner of that thread of this process
+_RUNNERS_LOCK = threading.Lock()
+
+
+def warm_runner(isolation, preload=()):
+    """The warm runner of the calling thread, for this isolation and these modules.
+
+    A thread keeps one runner: asking for other modules replaces it (a batch grades one
+    assignment after another, so this is rare, and memory stays that of one runner).
+    """
+    thread = threading.get_native_id()
+    with _RUNNERS_LOCK:
+        if not _RUNNERS:
+            atexit.register(stop_warm_runners)
+            multiprocessing.util.Finalize(None, stop_warm_runners, exitpriority=10)
+        runner = _RUNNERS.get(thread)
+        if runner is not None and (runner.isolation, runner.preload) != (isolation, tuple(preload)):
+            runner.stop()
+            runner = None
+        if runner is None:
+            runner = _RUNNERS[thread] = WarmRunner(isolation, preload)
+        return runner
+
+
+def current_warm_runner():
+    """The calling thread's warm runner, or None."""
+    return _RUNNERS.get(threading.get_native_id())
+
+
+def stop_warm_runners():
+    """Stop every warm runner of this process (at exit, or when a test wants a clean slate)."""
+    with _RUNNERS_LOCK:
+        runners = list(_RUNNERS.values())
+        _RUNNERS.clear()
+    for runner in runners:
+        runner.stop()
+
+
+def _forget_parent_runners():
+    """In a forked child: the parent's runners are not ours to use or stop."""
+    for runner in _RUNNERS.values():
+        if runner.control is not None:
+            runner.control.close()
+    _RUNNERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_runners)
