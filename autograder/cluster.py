@@ -9,7 +9,6 @@ refuses to run on a worker whose grader differs from the one that submitted it, 
 cluster can never mix two versions of the hidden tests. Results are saved locally, as
 they arrive, exactly as a local batch saves them. Dask is needed only here.
 """
-import functools
 import tempfile
 from pathlib import Path
 
@@ -19,11 +18,6 @@ from autograder.sandbox import isolation_available
 
 class ClusterError(Exception):
     """The cluster cannot grade (unreachable, wrong grader version, no sandbox); the message says why."""
-
-
-@functools.cache
-def worker_isolation():
-    return isolation_available()
 
 
 def grade_on_worker(student, assignment, name, content, grader, require_isolation):
@@ -37,7 +31,7 @@ def grade_on_worker(student, assignment, name, content, grader, require_isolatio
     if grader_fingerprint(resolved) != grader:
         raise ClusterError("a Dask worker runs a different version of the kit (hidden tests, reference or "
                            "source notebooks differ): install the same version on every worker")
-    isolation = worker_isolation()
+    isolation = isolation_available()
     if require_isolation and isolation != "bwrap":
         raise ClusterError("a Dask worker cannot isolate student code (bubblewrap missing, or the worker "
                            "is not root), and --require-sandbox was given")

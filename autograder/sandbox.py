@@ -12,6 +12,7 @@ The process is a fork of this grader thread's warm runner (autograder/warm_runne
 which has the course's modules imported. The grader and the student process talk only in
 ``wire`` frames over two pipes of their own.
 """
+import functools
 import os
 import select
 import shutil
@@ -56,11 +57,17 @@ def isolation_available():
     """
     if os.environ.get("AUTOGRADER_SANDBOX") == "none":
         return "none"
+    return "bwrap" if bubblewrap_works() else "none"
+
+
+@functools.cache
+def bubblewrap_works():
+    """Whether bubblewrap can make namespaces here, as root: probed once per process."""
     if os.geteuid() != 0 or shutil.which("bwrap") is None or shutil.which("setpriv") is None:
-        return "none"
+        return False
     probe = subprocess.run(["bwrap", "--unshare-net", "--unshare-pid", "--ro-bind", "/", "/", "true"],
                            capture_output=True)
-    return "bwrap" if probe.returncode == 0 else "none"
+    return probe.returncode == 0
 
 
 def rlimits(limits):
