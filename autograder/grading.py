@@ -4,10 +4,12 @@ from pathlib import Path
 
 from autograder.course import ASSIGNMENTS
 from autograder.hidden_suite import run_hidden_suite
+from autograder.lazy_imports import unused_module_imports, with_lazy_imports
 from autograder.results import SubmissionResult, TestResult
 from autograder.sandbox import Limits, Sandbox, SandboxFailure
 from autograder.student import Student
-from autograder.submission import UnreadableNotebook, imported_modules, read_notebook, trusted_grading_code
+from autograder.submission import (UnreadableNotebook, grading_code, imported_modules, read_notebook,
+                                   trusted_grading_code)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,10 +40,41 @@ def source_notebook(assignment):
 
 
 @functools.cache
+def lazy_modules(assignment):
+    """{name: (module, top)}: the module imports no graded cell of the source notebook uses
+    (its plotting libraries), which the student process imports lazily (see lazy_imports)."""
+    return unused_module_imports(grading_code(source_notebook(assignment)))
+
+
+def code_to_run(notebook, assignment):
+    """The code cells the student process runs for ``notebook``: the trusted grading code,
+    with the imports grading does not use made lazy."""
+    lazy = lazy_modules(assignment)
+    return [with_lazy_imports(code, lazy) for code in trusted_grading_code(notebook, source_notebook(assignment))]
+
+
+@functools.cache
 def assignment_modules(assignment):
-    """What the assignment's source notebook imports: the sandbox imports it before any submission."""
-    source = source_notebook(assignment)
-    return tuple(imported_modules(trusted_grading_code(source, source)))
+    """What the assignment's source notebook imports and grading uses: the sandbox imports it
+    before any submission."""
+    return tuple(imported_modules(code_to_run(source_notebook(assignment), assignment)))
+
+
+@functools.cache
+def call_plan(assignment, isolation):
+    """{graded item: [call specs]}: the single calls the hidden suite makes of each item when
+    it grades the source notebook, the reference solution. Each submission gets an item's
+    planned calls in one fork (see Student); learned once per grader process.
+    """
+    with Sandbox(code_to_run(source_notebook(assignment), assignment), Limits(), isolation,
+                 assignment_modules(assignment)) as sandbox:
+        try:
+            sandbox.start()
+        except SandboxFailure as failure:
+            raise RuntimeError(f"the source notebook of {assignment} could not be run ({failure})") from None
+        student = Student(sandbox)
+        run_hidden_suite(assignment, student)
+    return {item: list(calls.values()) for item, calls in student.asked.items()}
 
 
 def ungradeable(result, status, sentence):
@@ -75,12 +108,11 @@ def _grade(path, assignment, result, limits, isolation):
         notebook = read_notebook(path)
     except UnreadableNotebook as err:
         return ungradeable(result, "unreadable", str(err))
-    source = source_notebook(assignment)
-    with Sandbox(trusted_grading_code(notebook, source), limits, isolation,
-                 assignment_modules(assignment)) as sandbox:
+    plan = call_plan(assignment, isolation)
+    with Sandbox(code_to_run(notebook, assignment), limits, isolation, assignment_modules(assignment)) as sandbox:
         try:
             sandbox.start()
         except SandboxFailure as failure:
             return ungradeable(result, failure.kind, f"{failure} Nothing could be graded.")
-        result.tests = points(run_hidden_suite(assignment, Student(sandbox)), assignment)
+        result.tests = points(run_hidden_suite(assignment, Student(sandbox, plan)), assignment)
     return result

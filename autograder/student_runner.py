@@ -11,7 +11,9 @@ submission (see ``serve``), which runs the cells and answers that submission's b
 Usage: runner.py serve CONTROL_FD PRELOAD_JSON OWN_NAMESPACE.
 """
 import builtins
+import functools
 import gc
+import importlib
 import json
 import linecache
 import os
@@ -19,6 +21,7 @@ import select
 import signal
 import sys
 import traceback
+import types
 
 if __package__:  # imported by the grader (autograder.in_kernel runs calls the same way)
     from autograder import wire
@@ -29,6 +32,33 @@ else:  # a script in the sandbox, beside its copy of wire.py; -P leaves that fol
 REQUESTS, ANSWERS = None, None  # file descriptors of the submission being served
 RANDOM_STATE = None  # the random module's state after the notebook ran (a fork reseeds it)
 EXITING = []  # pids of batch forks that answered and are still being torn down
+
+
+class LazyModule(types.ModuleType):
+    """What ``name = __lazy_module__(module, name, top)`` binds (see autograder/lazy_imports.py):
+    the module is imported at its first attribute access, and then takes the name's place.
+    ``top``: the name stands for the module's top-level package (``import a.b`` binds ``a``)."""
+
+    def __init__(self, namespace, module, name, top):
+        super().__init__(module)
+        self.__dict__["_lazy"] = (namespace, module, name, top)
+
+    def _load(self):
+        namespace, module, name, top = self.__dict__["_lazy"]
+        importlib.import_module(module)
+        loaded = sys.modules[module.partition(".")[0] if top else module]
+        if namespace.get(name) is self:
+            namespace[name] = loaded
+        return loaded
+
+    def __getattr__(self, attribute):
+        return getattr(self._load(), attribute)
+
+    def __setattr__(self, attribute, value):
+        setattr(self._load(), attribute, value)
+
+    def __dir__(self):
+        return dir(self._load())
 
 
 def read_exact(fd, n):
@@ -224,6 +254,7 @@ def become_submission(request_fd, answer_fd, control, limits):
     REQUESTS, ANSWERS = request_fd, answer_fd
     cells = read_request()["cells"]
     namespace = {"__name__": "__main__", "__builtins__": builtins}
+    namespace["__lazy_module__"] = functools.partial(LazyModule, namespace)
     errors = run_cells(cells, namespace)
     defined = sorted(k for k in namespace if not k.startswith("__"))
     RANDOM_STATE = random.getstate()
@@ -309,9 +340,10 @@ def serve(control_fd, preload, own_namespace):
     - {"op": "wait", "seconds": s}: the exit code of the last submission process.
     - {"op": "reset"}: kill everything the submissions left; answers {"event": "clean"}.
     """
-    import importlib
     import socket
 
+    if "numpy" in preload:  # every submission seeds numpy.random, which numpy does not import itself
+        preload = [*preload, "numpy.random"]
     for module in preload:
         try:
             importlib.import_module(module)

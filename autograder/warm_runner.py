@@ -1,8 +1,8 @@
 """The warm runner: one sandboxed Python per grader thread, which forks each submission.
 
-It starts once, imports what the assignment's source notebook imports (numpy, matplotlib,
-scipy.stats: 0.5 to 1 s), and then serves submissions: each is a fork of it (about 10 ms),
-run by ``student_runner.become_submission``. ``Sandbox`` (autograder/sandbox.py) asks for a
+It starts once, imports what the assignment's graded code imports (numpy; the plotting
+libraries are lazy, see lazy_imports.py), and then serves submissions: each is a fork of it
+(a few ms), run by ``student_runner.become_submission``. ``Sandbox`` (autograder/sandbox.py) asks for a
 submission process and talks to it; this module only starts, forks, resets and stops.
 
 Isolation (``bwrap``): bubblewrap namespaces (no network, own PIDs, IPC and hostname), a

@@ -80,7 +80,7 @@ def as_float_list(value):
 def accepts_integers(student, call, int_args):
     """Integer input arrays give the same result as the same values as floats."""
     float_args = tuple(np.asarray(a, dtype=float) if isinstance(a, np.ndarray) else a for a in int_args)
-    got, want = student.batch([call.spec(int_args), call.spec(float_args)])
+    got, want = student.answers([call.spec(int_args), call.spec(float_args)])
     got, want = student.value(call.target, got), student.value(call.target, want)
     for g, w in zip(as_float_list(got), as_float_list(want)):
         if g.shape != w.shape or not np.allclose(g, w, rtol=1e-9, atol=1e-12):

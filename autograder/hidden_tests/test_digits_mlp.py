@@ -53,7 +53,7 @@ def own_batch(student, specs, target):
     student process as a whole (crash, timeout) excuses nothing: NoOwn.
     """
     try:
-        answers = student.batch(specs)
+        answers = student.answers(specs)
     except CheckFailed:
         raise NoOwn from None
     values = []
@@ -143,7 +143,7 @@ def shape_hint(got, want, n, name):
 
 def accepts_integer_arrays(student, call, int_args, float_args):
     """``call`` with ``int_args`` gives what it gives with ``float_args`` (the same values)."""
-    got, want = student.batch([call.spec(int_args), call.spec(float_args)])
+    got, want = student.answers([call.spec(int_args), call.spec(float_args)])
     got, want = student.value(call.target, got), student.value(call.target, want)
     if not same(got, want, 1e-9, 1e-12):
         raise CheckFailed(f"{call.target} gives a different result for integer arrays ({describe(got)}) than for "
@@ -882,8 +882,8 @@ def test_l2_integers(student):
     r = np.random.default_rng(54)
     params = {k: r.integers(-3, 4, size=np.shape(v)) for k, v in net_params(54).items()}
     floats = {k: v.astype(float) for k, v in params.items()}
-    got, want = student.batch([net_call("l2_penalty", (2,), params).spec(),
-                               net_call("l2_penalty", (2.0,), floats).spec()])
+    got, want = student.answers([net_call("l2_penalty", (2,), params).spec(),
+                                 net_call("l2_penalty", (2.0,), floats).spec()])
     got, want = student.value("Network.l2_penalty", got), student.value("Network.l2_penalty", want)
     if not same(got, want, 1e-9, 1e-12):
         raise CheckFailed(f"l2_penalty gives {describe(got)} for integer weights and lam = 2, but {describe(want)} "
@@ -1144,7 +1144,7 @@ def test_gradients_integers(student):
     call = grad_call(params, Xi, T, 1)
 
     def body():
-        got, want = student.batch([call.spec(), grad_call(params, Xi.astype(float), T, 1.0).spec()])
+        got, want = student.answers([call.spec(), grad_call(params, Xi.astype(float), T, 1.0).spec()])
         got, want = student.value(call.target, got), student.value(call.target, want)
         got = expect_gradient_dict(got, params, NET_DIMS, call.shown())
         want = expect_gradient_dict(want, params, NET_DIMS, call.shown())
@@ -1306,7 +1306,7 @@ def test_momentum_integers(student):
     r = np.random.default_rng(61)
     ints = tuple({k: r.integers(-3, 4, size=s) for k, s in SHAPES.items()} for _ in range(3))
     floats = tuple({k: v.astype(float) for k, v in d.items()} for d in ints)
-    got, want = student.batch([momentum_call(*ints, 0.5, 0.9).spec(), momentum_call(*floats, 0.5, 0.9).spec()])
+    got, want = student.answers([momentum_call(*ints, 0.5, 0.9).spec(), momentum_call(*floats, 0.5, 0.9).spec()])
     got, want = student.value("momentum_update", got), student.value("momentum_update", want)
     if not same(got, want, 1e-9, 1e-12):
         raise CheckFailed("momentum_update gives a different result for integer arrays than for the same values as "
