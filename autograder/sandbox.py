@@ -42,11 +42,13 @@ class Limits:
 
 class SandboxFailure(Exception):
     """The student process failed as a whole: ``kind`` is timeout, crashed, output,
-    memory or protocol; the message is a sentence for the student."""
+    memory or protocol; the message is a sentence for the student. ``answered``: the
+    answers of a batch's calls before the one that failed (see Sandbox.call_batch)."""
 
-    def __init__(self, kind, message):
+    def __init__(self, kind, message, answered=()):
         super().__init__(message)
         self.kind = kind
+        self.answered = list(answered)
 
 
 def isolation_available():
@@ -206,11 +208,12 @@ class Sandbox:
                               "do not call exit(), sys.exit() or os._exit() in the notebook")
 
     def call_batch(self, calls, timeout=None):
-        """Answers (list of dicts) of ``calls``, run together in a fresh fork.
+        """Answers (list of dicts) of ``calls``, run one after another in a fresh fork, each
+        within ``timeout`` seconds (default: the per-call limit).
 
         Each answer has ``ok`` (the value), or ``raised``/``message``/``where``, or
-        ``missing`` (name not defined), or ``unsendable``. Raises SandboxFailure when the
-        process fails as a whole.
+        ``missing`` (name not defined), or ``unsendable``. Raises SandboxFailure when a call
+        ends or hangs the process; its ``answered`` holds the answers of the calls before it.
         """
         if self.fatal is not None:
             raise self.fatal
@@ -220,24 +223,29 @@ class Sandbox:
         if self.req_w is None:
             self.start()
         timeout = timeout or self.limits.call_seconds
+        answers = []
         try:
             wire.write_frame(self.req_w, {"calls": calls, "timeout": timeout})
-            answer = self._read_frame(time.monotonic() + timeout + 2.0)
+            while len(answers) < len(calls):
+                frame = self._read_frame(time.monotonic() + timeout + 2.0)
+                if frame.get("event") != "answer" or not isinstance(frame.get("answer"), dict):
+                    break
+                answers.append(frame["answer"])
         except BrokenPipeError:
             failure = self._death()
             self.kill()
-            raise failure
-        except SandboxFailure:
+            raise SandboxFailure(failure.kind, str(failure), answers) from None
+        except SandboxFailure as failure:
             self.kill()
-            raise
-        if answer.get("event") == "batch_failed":
-            if answer.get("reason") == "timeout":
-                raise SandboxFailure("timeout", f"Your code did not finish within {timeout:g} s")
-            raise SandboxFailure("crashed", f"Your code ended its process ({answer.get('reason')})")
-        results = answer.get("results") if answer.get("event") == "results" else None
-        if not isinstance(results, list) or len(results) != len(calls):
-            raise SandboxFailure("protocol", "The answer from your code was malformed")
-        return results
+            raise SandboxFailure(failure.kind, str(failure), answers) from None
+        if len(answers) == len(calls):
+            return answers
+        if frame.get("event") == "batch_failed" and frame.get("reason") == "timeout":
+            raise SandboxFailure("timeout", f"Your code did not finish within {timeout:g} s", answers)
+        if frame.get("event") == "batch_failed":
+            raise SandboxFailure("crashed", f"Your code ended its process ({frame.get('reason')})", answers)
+        self.kill()  # out of step with the process: start afresh
+        raise SandboxFailure("protocol", "The answer from your code was malformed", answers)
 
 
 def warn_if_not_isolated(isolation, require_isolation):

@@ -47,11 +47,11 @@ class Student:
 
     A fork costs more than most calls, so the single calls of one graded item are fetched
     together: ``plan`` {item: [call specs]} holds the single calls the hidden suite makes of
-    each item when it grades the reference solution (see grading.call_plan). From the item's
-    second check on (its first one passed), the planned calls run in one fork, each answer
-    kept as the answer of that call alone. The answers are the same as one fork per call for
-    any function that keeps no state between calls; one that does keeps it only among the
-    calls of its own item, whose check "gives the same output twice" names the mistake.
+    each item when it grades the reference solution (see grading.call_plan). At the item's
+    first check the planned calls run in one fork, each answer kept as the answer of that
+    call alone. The answers are the same as one fork per call for any function that keeps no
+    state between calls; one that does keeps it only among the calls of its own item, whose
+    check "gives the same output twice" names the mistake.
     """
 
     def __init__(self, sandbox, plan=None):
@@ -67,12 +67,11 @@ class Student:
         return wire.pack({"specs": list(specs), "timeout": timeout})
 
     def checking(self, item):
-        """The hidden suite is about to run a check of ``item``: fetch the item's planned
-        calls at its second check."""
-        if item == self.item and item not in self.fetched:
+        """The hidden suite is about to run a check of ``item``: fetch the item's planned calls."""
+        self.item = item
+        if item not in self.fetched:
             self.fetched.add(item)
             self.prefetch(self.plan.get(item, []))
-        self.item = item
 
     def batch(self, specs, timeout=None):
         """Raw answers of several calls run together in one fresh fork, within ``timeout`` seconds
@@ -84,7 +83,9 @@ class Student:
             try:
                 self.answered[key] = self.sandbox.call_batch(specs, timeout)
             except SandboxFailure as failure:
-                raise CheckFailed(f"{failure}.") from None
+                self.answered[key] = failure
+        if isinstance(self.answered[key], SandboxFailure):
+            raise CheckFailed(f"{self.answered[key]}.")
         return copy.deepcopy(self.answered[key])
 
     def answers(self, specs):
@@ -120,8 +121,10 @@ class Student:
 
     def prefetch(self, specs):
         """Run the independent calls ``specs`` not answered yet in one fork, and keep each answer
-        as the answer of that call alone. If the fork fails as a whole (a crash, a timeout)
-        nothing is kept, and each call later runs alone, so the failure is pinned on its call."""
+        as the answer of that call alone. The answers come one by one, each call within the
+        per-call limit: when a call hangs or ends the process, the calls before it keep their
+        answers, the failure is kept as its own (run alone, it would fail the same way), and
+        the calls after it run later, alone."""
         missing = {}
         for spec in specs:
             key = self._key([spec], None)
@@ -129,9 +132,11 @@ class Student:
                 missing.setdefault(key, spec)
         if len(missing) < 2:
             return
+        keys = list(missing)
         try:
             answers = self.sandbox.call_batch(list(missing.values()))
-        except SandboxFailure:
-            return
-        for key, answer in zip(missing, answers):
+        except SandboxFailure as failure:
+            answers = failure.answered
+            self.answered[keys[len(answers)]] = failure
+        for key, answer in zip(keys, answers):
             self.answered[key] = [answer]

@@ -2,7 +2,8 @@
 
 It runs the submission's code cells, then answers the grader's calls. Each batch of calls
 runs in a fresh fork of the post-notebook state, so nothing a call changes (globals,
-patched modules, stashed arguments) reaches the next batch. The grader trusts none of
+patched modules, stashed arguments) reaches the next batch; its answers come one frame per
+call, so a call that hangs or crashes loses only its own answer and the ones after it. The grader trusts none of
 this: it reads only values in the ``wire`` format, and enforces every limit itself.
 
 It starts warm: ``serve`` imports the course's modules once, then forks one process per
@@ -20,6 +21,7 @@ import os
 import select
 import signal
 import sys
+import time
 import traceback
 import types
 
@@ -171,7 +173,12 @@ def run_call(namespace, call):
 
 
 def run_batch(namespace, calls, timeout):
-    """Run ``calls`` in a forked child; relay its answer frame, or say how it failed."""
+    """Run ``calls`` one after another in a forked child, each within ``timeout`` seconds.
+
+    The child writes one answer frame per call; each is relayed as soon as it is whole, so
+    the grader keeps every answer given before a call hangs or crashes the child. Then a
+    ``batch_failed`` frame says how the child failed.
+    """
     while EXITING:  # the forks of earlier batches, which answered and are exiting
         os.waitpid(EXITING.pop(), 0)
     read_end, write_end = os.pipe()
@@ -182,14 +189,15 @@ def run_batch(namespace, calls, timeout):
             import random
 
             random.setstate(RANDOM_STATE)
-        results = [run_call(namespace, call) for call in calls]
-        wire.write_frame(write_end, {"event": "results", "results": results})
-        os.close(write_end)  # the answer is complete now, not when this process is torn down
+        for call in calls:
+            wire.write_frame(write_end, {"event": "answer", "answer": run_call(namespace, call)})
+        os.close(write_end)  # the answers are complete now, not when this process is torn down
         os._exit(0)
     os.close(write_end)
-    data, deadline_hit = bytearray(), False
-    while True:
-        ready, _, _ = select.select([read_end], [], [], timeout)
+    data, relayed, deadline_hit = bytearray(), 0, False
+    deadline = time.monotonic() + timeout  # for the call being run
+    while relayed < len(calls):
+        ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             deadline_hit = True
             break
@@ -197,13 +205,19 @@ def run_batch(namespace, calls, timeout):
         if not chunk:
             break
         data += chunk
+        while relayed < len(calls) and len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "big"):
+            size = 8 + int.from_bytes(data[:8], "big")  # a whole frame: pass it on
+            os.write(ANSWERS, bytes(data[:size]))
+            del data[:size]
+            relayed += 1
+            deadline = time.monotonic() + timeout
     os.close(read_end)
-    if data and not deadline_hit:
-        os.write(ANSWERS, bytes(data))  # already a frame; the fork may still be exiting:
-        EXITING.append(pid)  # it is reaped before the next batch, not waited for now
+    if relayed == len(calls):
+        if data:  # more than its answers: nothing more is read from it
+            os.kill(pid, signal.SIGKILL)
+        EXITING.append(pid)  # it may still be exiting: reaped before the next batch, not waited for now
         return
-    if deadline_hit:
-        os.kill(pid, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     if deadline_hit:
         return wire.write_frame(ANSWERS, {"event": "batch_failed", "reason": "timeout"})
@@ -298,8 +312,6 @@ def reap(statuses):
 def kill_submissions(children, own_namespace, statuses):
     """Kill every process the submissions left: in our own PID namespace that is everything
     but this runner and init; without one, each submission's process group."""
-    import time
-
     deadline = time.monotonic() + 1.0  # killed processes are gone in a few ms, while a grader waits
     while True:
         if own_namespace:
@@ -340,8 +352,6 @@ def wait_until_one_ends(pids, seconds):
 
 def wait_for(pid, statuses, seconds):
     """Exit code of child ``pid`` once it ends, or None if it still runs after ``seconds``."""
-    import time
-
     deadline = time.monotonic() + seconds
     while pid not in statuses and time.monotonic() < deadline:
         reap(statuses)

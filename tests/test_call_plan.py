@@ -1,31 +1,39 @@
 """An item's single calls run in one fork (the call plan): fewer forks, the same grades.
 
 The plan is what the hidden suite asks of each item when it grades the source notebook.
-Grading with it must give exactly the grades of one fork per batch, and a call that
-crashes the shared fork must still be pinned on that call alone.
+Grading with it must give exactly the grades of one fork per batch, and a call that hangs
+or crashes the shared fork must cost that call alone, once.
 """
 import pytest
 
 from autograder import grading
 from autograder.course import ASSIGNMENTS as COURSE
-from autograder.sandbox import Sandbox
+from autograder.sandbox import Sandbox, SandboxFailure
 from submissions import code, failures, grade, notebook_path, release_submission, report, submission
 
 ASSIGNMENTS = ("logistic_regression", "hidden_layer", "digits_mlp")
 
 
 def graded_with_forks(path, monkeypatch, plan=True):
-    """(result, number of batches sent to the student process) for grading ``path``."""
+    """(result, batches sent to the student process, their failures' kinds) for grading ``path``."""
     grading.call_plan(grading.assignment_of(path), None)  # learned before counting
-    sent = []
+    sent, failed = [], []
     real = Sandbox.call_batch
+
+    def counted(self, calls, timeout=None):
+        sent.append(len(calls))
+        try:
+            return real(self, calls, timeout)
+        except SandboxFailure as failure:
+            failed.append(failure.kind)
+            raise
+
     with monkeypatch.context() as patch:
         if not plan:
             patch.setattr(grading, "call_plan", lambda assignment, isolation: {})
-        patch.setattr(Sandbox, "call_batch", lambda self, calls, timeout=None: sent.append(len(calls))
-                      or real(self, calls, timeout))
+        patch.setattr(Sandbox, "call_batch", counted)
         result = grade(path)
-    return result, len(sent)
+    return result, len(sent), failed
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -36,14 +44,29 @@ def test_the_plan_plans_every_item_of_the_reference(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_the_plan_cuts_forks_to_about_three_an_item_and_changes_no_grade(assignment, monkeypatch, tmp_path):
-    """An item's first call alone, then its planned calls, then "gives the same output twice"."""
+def test_the_plan_cuts_forks_to_about_two_an_item_and_changes_no_grade(assignment, monkeypatch, tmp_path):
+    """An item's planned calls in one fork, then "gives the same output twice" in another."""
     for path in (notebook_path(assignment), release_submission(tmp_path, assignment)):
-        planned, planned_forks = graded_with_forks(path, monkeypatch)
-        alone, forks = graded_with_forks(path, monkeypatch, plan=False)
+        planned, planned_forks, _ = graded_with_forks(path, monkeypatch)
+        alone, forks, _ = graded_with_forks(path, monkeypatch, plan=False)
         assert planned.tests == alone.tests, report(planned)
         if path == notebook_path(assignment):
-            assert planned_forks < forks and planned_forks <= 3 * len(COURSE[assignment]), (planned_forks, forks)
+            assert planned_forks < forks and planned_forks <= 2 * len(COURSE[assignment]) + 2, (planned_forks, forks)
+
+
+def test_a_call_that_hangs_in_the_shared_fork_costs_its_limit_once(tmp_path, monkeypatch):
+    path = submission(tmp_path, "logistic_regression", replace={"logistic-solution": code("""
+        import time
+        def logistic(z):
+            z = np.asarray(z, dtype=float)
+            if z.shape == (1, 5) and np.max(np.abs(z)) >= 1000:  # only the check at |z| = 1000
+                time.sleep(60)
+            return np.exp(-np.logaddexp(0.0, -z))
+    """)})
+    result, _, failed = graded_with_forks(path, monkeypatch)
+    assert [t.name for t in result.tests if t.status == "failed"] == ["logistic: stays finite and exact at |z| = 1000"]
+    assert "did not finish within 10 s" in failures(result, "logistic"), report(result)
+    assert failed == ["timeout"]  # in the shared fork, and not again alone
 
 
 def test_a_call_that_crashes_the_shared_fork_costs_only_its_own_check(tmp_path, monkeypatch):
@@ -55,7 +78,7 @@ def test_a_call_that_crashes_the_shared_fork_costs_only_its_own_check(tmp_path, 
                 os._exit(3)
             return np.exp(-np.logaddexp(0.0, -z))
     """)})
-    result, _ = graded_with_forks(path, monkeypatch)
+    result, _, _ = graded_with_forks(path, monkeypatch)
     failed = [t.name for t in result.tests if t.status == "failed"]
     assert failed == ["logistic: stays finite and exact at |z| = 1000"], report(result)
     assert "exit 3" in failures(result, "logistic")

@@ -78,6 +78,19 @@ def test_a_call_that_hangs_is_killed_and_the_sandbox_restarts():
         assert answer(sandbox, "fine") == 3.0
 
 
+def test_answers_come_call_by_call_so_a_hang_or_crash_keeps_the_ones_before_it():
+    code = ("import os, time\ndef echo(x):\n    return x\ndef hang():\n    time.sleep(60)\n"
+            "def crash():\n    os._exit(7)\n")
+    with Sandbox([code], Limits(call_seconds=1.0)) as sandbox:
+        for failing, kind in (("hang", "timeout"), ("crash", "crashed")):
+            with pytest.raises(SandboxFailure) as failure:
+                sandbox.call_batch([{"target": "echo", "args": [1.0]}, {"target": "echo", "args": [2.0]},
+                                    {"target": failing}, {"target": "echo", "args": [3.0]}])
+            assert failure.value.kind == kind
+            assert [a["ok"] for a in failure.value.answered] == [1.0, 2.0]
+        assert [a["ok"] for a in sandbox.call_batch([{"target": "echo", "args": [4.0]}] * 3)] == [4.0] * 3
+
+
 def test_state_does_not_leak_between_batches():
     code = "seen = []\ndef remember(x):\n    seen.append(x)\n    return float(len(seen))\n"
     with Sandbox([code]) as sandbox:
