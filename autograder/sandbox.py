@@ -30,7 +30,7 @@ class Limits:
     """Resource limits of one student process and its children."""
 
     notebook_seconds: float = 60.0  # wall time to run the notebook's cells
-    call_seconds: float = 10.0  # wall time of one batch of calls
+    call_seconds: float = 10.0  # wall time of one call (each call of a batch has its own)
     submission_seconds: float = 180.0  # wall time of everything for one submission
     cpu_seconds: int = 120  # CPU time of each process
     memory_bytes: int = 2 << 30  # address space of each process

@@ -74,8 +74,8 @@ class Student:
             self.prefetch(self.plan.get(item, []))
 
     def batch(self, specs, timeout=None):
-        """Raw answers of several calls run together in one fresh fork, within ``timeout`` seconds
-        (default: the sandbox's per-batch limit)."""
+        """Raw answers of several calls run together in one fresh fork, each within ``timeout``
+        seconds (default: the sandbox's per-call limit). A failure is kept like an answer."""
         key = self._key(specs, timeout)
         if len(specs) == 1 and timeout is None:
             self.asked.setdefault(self.item, {}).setdefault(key, specs[0])
