@@ -62,9 +62,9 @@ def assignment_modules(assignment):
 
 @functools.cache
 def call_plan(assignment, isolation):
-    """{graded item: [call specs]}: the single calls the hidden suite makes of each item when
-    it grades the source notebook, the reference solution. Each submission gets an item's
-    planned calls in one fork (see Student); learned once per grader process.
+    """{graded item: {wire key: call spec}}: the single calls the hidden suite makes of each
+    item when it grades the source notebook, the reference solution. Each submission gets an
+    item's planned calls in one fork (see Student); learned once per grader process.
     """
     with Sandbox(code_to_run(source_notebook(assignment), assignment), Limits(), isolation,
                  assignment_modules(assignment)) as sandbox:
@@ -74,7 +74,7 @@ def call_plan(assignment, isolation):
             raise RuntimeError(f"the source notebook of {assignment} could not be run ({failure})") from None
         student = Student(sandbox)
         run_hidden_suite(assignment, student)
-    return {item: list(calls.values()) for item, calls in student.asked.items()}
+    return student.asked
 
 
 def ungradeable(result, status, sentence):

@@ -47,8 +47,10 @@ def unused_module_imports(graded_sources):
 def with_lazy_imports(source, lazy):
     """``source`` with each top-level ``import`` statement that binds only names of ``lazy``
     {name: (module, top)}, each to that module, rewritten as lazy bindings on the same lines."""
+    if not any(module in source for module, _ in lazy.values()):  # most cells: no parse needed
+        return source
     tree = parsed(source)
-    if tree is None or not lazy:
+    if tree is None:
         return source
     lines = source.encode().splitlines(keepends=True)  # ast offsets count UTF-8 bytes
     for node in reversed(tree.body):

@@ -46,7 +46,7 @@ class Student:
     once, and the others get copies of its answers.
 
     A fork costs more than most calls, so the single calls of one graded item are fetched
-    together: ``plan`` {item: [call specs]} holds the single calls the hidden suite makes of
+    together: ``plan`` {item: {wire key: call spec}} holds the single calls the hidden suite makes of
     each item when it grades the reference solution (see grading.call_plan). At the item's
     first check the planned calls run in one fork, each answer kept as the answer of that
     call alone. The answers are the same as one fork per call for any function that keeps no
@@ -71,7 +71,7 @@ class Student:
         self.item = item
         if item not in self.fetched:
             self.fetched.add(item)
-            self.prefetch(self.plan.get(item, []))
+            self._fetch(self.plan.get(item, {}))
 
     def batch(self, specs, timeout=None):
         """Raw answers of several calls run together in one fresh fork, each within ``timeout``
@@ -125,11 +125,11 @@ class Student:
         per-call limit: when a call hangs or ends the process, the calls before it keep their
         answers, the failure is kept as its own (run alone, it would fail the same way), and
         the calls after it run later, alone."""
-        missing = {}
-        for spec in specs:
-            key = self._key([spec], None)
-            if key not in self.answered:
-                missing.setdefault(key, spec)
+        self._fetch({self._key([spec], None): spec for spec in specs})
+
+    def _fetch(self, keyed):
+        """``prefetch`` of {the wire key of [spec]: spec}."""
+        missing = {key: spec for key, spec in keyed.items() if key not in self.answered}
         if len(missing) < 2:
             return
         keys = list(missing)

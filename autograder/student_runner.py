@@ -3,8 +3,9 @@
 It runs the submission's code cells, then answers the grader's calls. Each batch of calls
 runs in a fresh fork of the post-notebook state, so nothing a call changes (globals,
 patched modules, stashed arguments) reaches the next batch; its answers come one frame per
-call, so a call that hangs or crashes loses only its own answer and the ones after it. The grader trusts none of
-this: it reads only values in the ``wire`` format, and enforces every limit itself.
+call, so a call that hangs or crashes loses only its own answer and the ones after it. The
+grader trusts none of this: it reads only values in the ``wire`` format, and enforces every
+limit itself.
 
 It starts warm: ``serve`` imports the course's modules once, then forks one process per
 submission (see ``serve``), which runs the cells and answers that submission's batches.

@@ -48,14 +48,10 @@ def test_logistic_finite(student):
     prop.is_finite(student, LOGISTIC)
 
 
-def logistic_input(seed):
-    return np.random.default_rng(seed).normal(0, 4, size=(2, 5))
-
-
 @check("logistic", "matches σ(z) = 1 / (1 + exp(-z))", 3)
 def test_logistic_value(student):
     for seed in SEEDS:
-        z = logistic_input(seed)
+        z = np.random.default_rng(seed).normal(0, 4, size=(2, 5))
         want = ref.logistic(z)
         expect_close(Call("logistic", (z,)).run(student), want, "logistic(z)", inputs=f"for z of shape {z.shape}",
                      mistakes={"the sign of z is flipped: σ(z) = 1 / (1 + exp(-z)), with a minus": ref.logistic(-z),
