@@ -62,9 +62,9 @@ def assignment_modules(assignment):
 
 @functools.cache
 def call_plan(assignment, isolation):
-    """{graded item: {wire key: call spec}}: the single calls the hidden suite makes of each
-    item when it grades the source notebook, the reference solution. Each submission gets an
-    item's planned calls in one fork (see Student); learned once per grader process.
+    """{graded item: {wire key: [call specs]}}: the batches the hidden suite asks of each item
+    when it grades the source notebook, the reference solution. Each submission gets an
+    item's planned batches in one fork (see Student); learned once per grader process.
     """
     with Sandbox(code_to_run(source_notebook(assignment), assignment), Limits(), isolation,
                  assignment_modules(assignment)) as sandbox:

@@ -45,13 +45,15 @@ class Student:
     so the same batch always gets the same answers: a batch that several checks ask for runs
     once, and the others get copies of its answers.
 
-    A fork costs more than most calls, so the single calls of one graded item are fetched
-    together: ``plan`` {item: {wire key: call spec}} holds the single calls the hidden suite makes of
-    each item when it grades the reference solution (see grading.call_plan). At the item's
-    first check the planned calls run in one fork, each answer kept as the answer of that
-    call alone. The answers are the same as one fork per call for any function that keeps no
-    state between calls; one that does keeps it only among the calls of its own item, whose
-    check "gives the same output twice" names the mistake.
+    A fork costs more than most calls, so the calls of one graded item are fetched together:
+    ``plan`` {item: {wire key: [call specs]}} holds the batches the hidden suite asks of each
+    item when it grades the reference solution (see grading.call_plan). At the item's first
+    check they run in one fork, each answer kept as the answer of its batch alone: first the
+    item's first batch of several calls ("gives the same output twice"), which thus still
+    starts from the fresh state, then its single calls. The answers are the same as one fork
+    per batch for any function that keeps no state between calls. When the leading pair shows
+    state, the single calls run one fork each instead; state that the pair cannot show (a
+    cache keyed on the input's shape, say) is kept among the calls of its own item only.
     """
 
     def __init__(self, sandbox, plan=None):
@@ -59,7 +61,7 @@ class Student:
         self.plan = plan or {}
         self.answered = {}  # the batch's wire bytes -> its answers
         self.item = None  # the graded item being checked
-        self.asked = {}  # item -> {wire bytes: spec}: the single calls its checks asked for
+        self.asked = {}  # item -> {wire bytes: specs}: the batches its checks asked for
         self.fetched = set()  # items whose planned calls have run
 
     @staticmethod
@@ -77,8 +79,8 @@ class Student:
         """Raw answers of several calls run together in one fresh fork, each within ``timeout``
         seconds (default: the sandbox's per-call limit). A failure is kept like an answer."""
         key = self._key(specs, timeout)
-        if len(specs) == 1 and timeout is None:
-            self.asked.setdefault(self.item, {}).setdefault(key, specs[0])
+        if timeout is None:
+            self.asked.setdefault(self.item, {}).setdefault(key, list(specs))
         if key not in self.answered:
             try:
                 self.answered[key] = self.sandbox.call_batch(specs, timeout)
@@ -121,22 +123,50 @@ class Student:
 
     def prefetch(self, specs):
         """Run the independent calls ``specs`` not answered yet in one fork, and keep each answer
-        as the answer of that call alone. The answers come one by one, each call within the
-        per-call limit: when a call hangs or ends the process, the calls before it keep their
-        answers, the failure is kept as its own (run alone, it would fail the same way), and
-        the calls after it run later, alone."""
-        self._fetch({self._key([spec], None): spec for spec in specs})
+        as the answer of that call alone (see ``_fetch``)."""
+        self._fetch({self._key([spec], None): [spec] for spec in specs})
 
-    def _fetch(self, keyed):
-        """``prefetch`` of {the wire key of [spec]: spec}."""
-        missing = {key: spec for key, spec in keyed.items() if key not in self.answered}
-        if len(missing) < 2:
+    def _fetch(self, batches):
+        """Run the batches {wire key: [specs]} not answered yet in one fork, and keep each
+        batch's answers as if it had run alone.
+
+        The fork first makes one call twice: the item's pair for "gives the same output twice"
+        if it has one (its calls thus start from the fresh state, as they would alone), or else
+        the first call and then the same call again. If the two answers differ, the function
+        keeps state (or draws random numbers), and the other batches wait for a fork each,
+        as without a plan. Other batches of several calls wait for their own fork.
+
+        The answers come one by one, each call within the per-call limit: when a call hangs or
+        ends the process, the batches before it keep their answers, the failure is kept as its
+        batch's own (run alone, it would fail the same way), and the batches after it run later.
+        """
+        missing = {key: specs for key, specs in batches.items() if key not in self.answered}
+        repeated = [key for key, specs in missing.items() if is_repeated(specs)]
+        keys = repeated[:1] + [key for key, specs in missing.items() if len(specs) == 1]
+        if len(keys) < 2:
             return
-        keys = list(missing)
+        lead = missing[keys[0]]
+        again = [] if is_repeated(lead) else lead[:1]
+        failure = None
         try:
-            answers = self.sandbox.call_batch(list(missing.values()))
-        except SandboxFailure as failure:
-            answers = failure.answered
-            self.answered[keys[len(answers)]] = failure
-        for key, answer in zip(keys, answers):
-            self.answered[key] = [answer]
+            answers = self.sandbox.call_batch(lead + again + [spec for key in keys[1:] for spec in missing[key]])
+        except SandboxFailure as failed:
+            answers, failure = failed.answered, failed
+        if len(answers) < len(lead):
+            self.answered[keys[0]] = failure
+            return
+        self.answered[keys[0]] = answers[:len(lead)]
+        start = len(lead) + len(again)
+        if len(answers) < start or len({wire.pack(answer) for answer in answers[:start]}) > 1:
+            return  # the later answers could depend on the earlier calls: they run alone
+        for key in keys[1:]:
+            end = start + len(missing[key])
+            if end > len(answers):  # the call that failed is in this batch
+                self.answered[key] = failure
+                return
+            self.answered[key], start = answers[start:end], end
+
+
+def is_repeated(specs):
+    """Whether ``specs`` is one call made several times."""
+    return len(specs) > 1 and len({wire.pack(spec) for spec in specs}) == 1

@@ -1,8 +1,9 @@
-"""An item's single calls run in one fork (the call plan): fewer forks, the same grades.
+"""An item's calls run in one fork (the call plan): fewer forks, the same grades.
 
 The plan is what the hidden suite asks of each item when it grades the source notebook.
-Grading with it must give exactly the grades of one fork per batch, and a call that hangs
-or crashes the shared fork must cost that call alone, once.
+Grading with it must give exactly the grades of one fork per batch, for a function that
+keeps state too, and a call that hangs or crashes the shared fork must cost that call
+alone, once.
 """
 import pytest
 
@@ -40,19 +41,35 @@ def graded_with_forks(path, monkeypatch, plan=True):
 def test_the_plan_plans_every_item_of_the_reference(assignment):
     plan = grading.call_plan(assignment, None)
     assert set(plan) == {g.name for g in COURSE[assignment]}
-    assert all(plan[item] and all(isinstance(spec, dict) and "target" in spec for spec in plan[item].values())
+    assert all(plan[item] and all(specs and all("target" in spec for spec in specs) for specs in plan[item].values())
                for item in plan)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_the_plan_cuts_forks_to_about_two_an_item_and_changes_no_grade(assignment, monkeypatch, tmp_path):
-    """An item's planned calls in one fork, then "gives the same output twice" in another."""
+def test_the_plan_cuts_forks_to_about_one_an_item_and_changes_no_grade(assignment, monkeypatch, tmp_path):
+    """An item's planned calls in one fork, led by the pair of "gives the same output twice"."""
     for path in (notebook_path(assignment), release_submission(tmp_path, assignment)):
         planned, planned_forks, _ = graded_with_forks(path, monkeypatch)
         alone, forks, _ = graded_with_forks(path, monkeypatch, plan=False)
         assert planned.tests == alone.tests, report(planned)
         if path == notebook_path(assignment):
-            assert planned_forks < forks and planned_forks <= 2 * len(COURSE[assignment]) + 2, (planned_forks, forks)
+            assert planned_forks < forks and planned_forks <= len(COURSE[assignment]) + 1, (planned_forks, forks)
+
+
+def test_a_function_that_keeps_state_loses_only_what_it_loses_without_a_plan(tmp_path, monkeypatch):
+    """The leading pair shows the state, and the item's other calls then run one fork each."""
+    path = submission(tmp_path, "logistic_regression", replace={"logistic-solution": code("""
+        calls = []
+        def logistic(z):
+            calls.append(1)
+            return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=float))) + 1e-3 * (len(calls) - 1)
+    """)})
+    planned, planned_forks, _ = graded_with_forks(path, monkeypatch)
+    alone, forks, _ = graded_with_forks(path, monkeypatch, plan=False)
+    assert planned.tests == alone.tests, report(planned)
+    lost = {t.name for t in planned.tests if t.status == "failed"}
+    assert "logistic: gives the same output twice" in lost, report(planned)
+    assert not any(name.startswith("logistic: ") and "twice" not in name for name in lost), report(planned)
 
 
 def test_a_call_that_hangs_in_the_shared_fork_costs_its_limit_once(tmp_path, monkeypatch):
