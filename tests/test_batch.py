@@ -1,5 +1,6 @@
 """Grading a class: parallel workers give the serial results, a batch resumes, progress shows on a tty."""
 import json
+import multiprocessing
 import os
 import pty
 import signal
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from autograder.batch import Job, grade_batch
+from autograder.batch import Job, cpus_for, grade_batch, process_pool
 from autograder.grading import grade_notebook
 from conftest import ROOT
 from submissions import mutate, release_submission, submission
@@ -61,6 +62,29 @@ def dask_scheduler():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None, memory_limit="4GiB") as cluster:
         yield cluster.scheduler_address
+
+
+BOTH_WORKERS_BUSY = None  # a Barrier, inherited by the pool's forks
+
+
+def cpus_of_a_busy_worker():
+    """This worker's CPUs and those of a program it starts (as it starts its sandbox), once the
+    other worker is busy too: the pool cannot give both calls to one worker."""
+    BOTH_WORKERS_BUSY.wait(timeout=60)
+    child = subprocess.run(["grep", "Cpus_allowed_list", "/proc/self/status"], capture_output=True, text=True)
+    return os.getpid(), sorted(os.sched_getaffinity(0)), child.stdout.split()[-1]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_each_local_worker_and_its_sandbox_keep_to_a_cpu_of_their_own():
+    global BOTH_WORKERS_BUSY
+    BOTH_WORKERS_BUSY = multiprocessing.get_context("fork").Barrier(2)
+    with process_pool(2) as pool:
+        seen = [f.result(timeout=90) for f in [pool.submit(cpus_of_a_busy_worker) for _ in range(2)]]
+    (pid_a, cpus_a, child_a), (pid_b, cpus_b, child_b) = seen
+    assert pid_a != pid_b and len(cpus_a) == len(cpus_b) == 1 and cpus_a != cpus_b, seen
+    assert [child_a, child_b] == [str(cpus_a[0]), str(cpus_b[0])], seen
+    assert cpus_for(1) is None and cpus_for(len(os.sched_getaffinity(0)) + 1) is None  # then the scheduler decides
 
 
 def test_a_dask_cluster_gives_the_results_of_a_local_run(small_class, tmp_path, dask_scheduler):
