@@ -48,12 +48,12 @@ class Student:
     A fork costs more than most calls, so the calls of one graded item are fetched together:
     ``plan`` {item: {wire key: [call specs]}} holds the batches the hidden suite asks of each
     item when it grades the reference solution (see grading.call_plan). At the item's first
-    check they run in one fork, each answer kept as the answer of its batch alone: first the
-    item's first batch of several calls ("gives the same output twice"), which thus still
-    starts from the fresh state, then its single calls. The answers are the same as one fork
-    per batch for any function that keeps no state between calls. When the leading pair shows
-    state, the single calls run one fork each instead; state that the pair cannot show (a
-    cache keyed on the input's shape, say) is kept among the calls of its own item only.
+    check they run in one fork, each answer kept as the answer of its batch alone. The fork
+    starts with one call made twice ("gives the same output twice", or the item's first call
+    again), from the fresh state: if the two answers differ, the function keeps state, and
+    the item's other calls run one fork each instead (see ``_fetch``). So the answers are the
+    same as one fork per batch, but for state that a repeated call cannot show (a cache keyed
+    on the input's shape, say), which is seen by the later calls of its own item only.
     """
 
     def __init__(self, sandbox, plan=None):
