@@ -105,8 +105,9 @@ def main(argv=None):
                        help="refuse to grade when student code cannot be isolated")
     grade.add_argument("--quiet", action="store_true", help="print no summary table")
     grade.add_argument("--feedback", help="with --results: also write feedback.md and feedback.html here")
-    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="worker processes grading in parallel (default: one per core)")
+    grade.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                       help="worker processes grading in parallel (default: one per CPU this process may use, "
+                            "each kept to its CPU)")
     grade.add_argument("--scheduler", metavar="tcp://HOST:8786",
                        help="grade on this Dask cluster instead of local workers (needs the 'cluster' extra)")
     grade.add_argument("--regrade", action="store_true",

@@ -115,10 +115,11 @@ class Progress:
 
 
 def cpus_for(workers):
-    """A CPU of its own for each of ``workers`` local worker processes, from those this process
-    may use; None when there are not that many, or for one worker (which may then use them all)."""
+    """A CPU of its own for each of ``workers`` local worker processes when they are as many as
+    the CPUs this process may use (the default), so that the workers fill them; else None, and
+    the scheduler places them (one worker may use every CPU, fewer leave some to spare)."""
     cpus = sorted(os.sched_getaffinity(0))
-    return cpus[:workers] if 1 < workers <= len(cpus) else None
+    return cpus if 1 < workers == len(cpus) else None
 
 
 def pin_to_a_cpu(free_cpus):
@@ -133,7 +134,7 @@ def pin_to_a_cpu(free_cpus):
 
 
 def process_pool(workers):
-    """A pool of ``workers`` forked processes, each on a CPU of its own when there are enough."""
+    """A pool of ``workers`` forked processes, each on a CPU of its own when they fill the CPUs."""
     context = get_context("fork")  # each worker starts warm, with numpy, pytest and the suite already imported
     cpus = cpus_for(workers)
     if cpus is None:

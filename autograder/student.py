@@ -146,7 +146,7 @@ class Student:
         if len(keys) < 2:
             return
         lead = missing[keys[0]]
-        again = [] if is_repeated(lead) else lead[:1]
+        again = [] if len(lead) > 1 else lead[:1]  # a single call is made twice
         failure = None
         try:
             answers = self.sandbox.call_batch(lead + again + [spec for key in keys[1:] for spec in missing[key]])
@@ -157,7 +157,7 @@ class Student:
             return
         self.answered[keys[0]] = answers[:len(lead)]
         start = len(lead) + len(again)
-        if len(answers) < start or len({wire.pack(answer) for answer in answers[:start]}) > 1:
+        if len(answers) < start or not same_on_the_wire(answers[:start]):
             return  # the later answers could depend on the earlier calls: they run alone
         for key in keys[1:]:
             end = start + len(missing[key])
@@ -167,6 +167,11 @@ class Student:
             self.answered[key], start = answers[start:end], end
 
 
+def same_on_the_wire(values):
+    """Whether ``values`` (call specs or answers) are all equal, byte for byte as sent."""
+    return len({wire.pack(value) for value in values}) == 1
+
+
 def is_repeated(specs):
     """Whether ``specs`` is one call made several times."""
-    return len(specs) > 1 and len({wire.pack(spec) for spec in specs}) == 1
+    return len(specs) > 1 and same_on_the_wire(specs)

@@ -64,12 +64,12 @@ def dask_scheduler():
         yield cluster.scheduler_address
 
 
-BOTH_WORKERS_BUSY = None  # a Barrier, inherited by the pool's forks
+BOTH_WORKERS_BUSY = None  # a Barrier of all the pool's workers, inherited by its forks
 
 
 def cpus_of_a_busy_worker():
-    """This worker's CPUs and those of a program it starts (as it starts its sandbox), once the
-    other worker is busy too: the pool cannot give both calls to one worker."""
+    """This worker's CPUs and those of a program it starts (as it starts its sandbox), once every
+    other worker is busy too: the pool cannot give two of these calls to one worker."""
     BOTH_WORKERS_BUSY.wait(timeout=60)
     child = subprocess.run(["grep", "Cpus_allowed_list", "/proc/self/status"], capture_output=True, text=True)
     return os.getpid(), sorted(os.sched_getaffinity(0)), child.stdout.split()[-1]
@@ -77,14 +77,17 @@ def cpus_of_a_busy_worker():
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
 def test_each_local_worker_and_its_sandbox_keep_to_a_cpu_of_their_own():
+    """With one worker per CPU (the default), as on the 2-CPU CI machine."""
     global BOTH_WORKERS_BUSY
-    BOTH_WORKERS_BUSY = multiprocessing.get_context("fork").Barrier(2)
-    with process_pool(2) as pool:
-        seen = [f.result(timeout=90) for f in [pool.submit(cpus_of_a_busy_worker) for _ in range(2)]]
-    (pid_a, cpus_a, child_a), (pid_b, cpus_b, child_b) = seen
-    assert pid_a != pid_b and len(cpus_a) == len(cpus_b) == 1 and cpus_a != cpus_b, seen
-    assert [child_a, child_b] == [str(cpus_a[0]), str(cpus_b[0])], seen
-    assert cpus_for(1) is None and cpus_for(len(os.sched_getaffinity(0)) + 1) is None  # then the scheduler decides
+    cpus = len(os.sched_getaffinity(0))
+    BOTH_WORKERS_BUSY = multiprocessing.get_context("fork").Barrier(cpus)
+    with process_pool(cpus) as pool:
+        seen = [f.result(timeout=90) for f in [pool.submit(cpus_of_a_busy_worker) for _ in range(cpus)]]
+    assert len({pid for pid, _, _ in seen}) == cpus, seen
+    assert all(len(own) == 1 and child == str(own[0]) for _, own, child in seen), seen
+    assert sorted(own[0] for _, own, _ in seen) == sorted(os.sched_getaffinity(0)), seen
+    # one worker, or more or fewer workers than CPUs: the scheduler decides
+    assert cpus_for(1) is None and cpus_for(cpus + 1) is None and (cpus == 2 or cpus_for(cpus - 1) is None)
 
 
 def test_a_dask_cluster_gives_the_results_of_a_local_run(small_class, tmp_path, dask_scheduler):
