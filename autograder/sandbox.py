@@ -5,7 +5,10 @@ Isolation, strongest first:
   system holding only the Python install, the runner and a home folder, then ``setpriv``
   drops to an unprivileged uid with no capabilities. Needs bubblewrap and root.
 - ``none``: a plain child process with the same resource limits, as the sandbox uid when
-  the grader is root. It can read whatever files everyone can read: the grader says so
+  the grader is root.
+
+Either way the sandbox's memory, processes and disk are budgets of the whole sandbox where
+the machine allows (one cgroup, one tmpfs: see ``Limits`` and sandbox_budget.py). It can read whatever files everyone can read: the grader says so
   loudly, and ``require_isolation`` refuses to grade this way.
 
 The process is a fork of this grader thread's warm runner (autograder/warm_runner.py),
@@ -18,24 +21,33 @@ import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 
 from autograder import wire
+from autograder.sandbox_budget import CGROUP_PREFIX, Cgroup, Tmpfs
 from autograder.warm_runner import RunnerLost, warm_runner
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one student process and its children."""
+    """Resource limits of the sandbox: of each submission, and of all its processes together.
+
+    Memory, processes and disk are budgets of the whole sandbox (one cgroup, one tmpfs: see
+    sandbox_budget.py). Where no cgroup can be made, memory is limited per process (address
+    space) and processes per sandbox uid; where no tmpfs can be mounted, disk is limited per
+    file only (``output_bytes``). The grader warns when it falls back (``warn_if_not_isolated``).
+    """
 
     notebook_seconds: float = 60.0  # wall time to run the notebook's cells
     call_seconds: float = 10.0  # wall time of one call (each call of a batch has its own)
     submission_seconds: float = 180.0  # wall time of everything for one submission
     cpu_seconds: int = 120  # CPU time of each process
-    memory_bytes: int = 2 << 30  # address space of each process
-    processes: int = 32  # processes of the sandbox user
-    output_bytes: int = 8 << 20  # what the student may print, in all
+    memory_bytes: int = 2 << 30  # memory of the whole sandbox, no swap (without a cgroup: of each process)
+    processes: int = 32  # processes of the whole sandbox, its runner included (and of its uid)
+    disk_bytes: int = 256 << 20  # all the sandbox writes: its home, scratch and /tmp
+    output_bytes: int = 8 << 20  # what the student may print, in all; any one file written
     answer_bytes: int = 32 << 20  # one answer frame (the returned arrays)
     open_files: int = 64
 
@@ -72,13 +84,6 @@ def bubblewrap_works():
     return probe.returncode == 0
 
 
-def rlimits(limits):
-    """The submission process's resource limits, by ``resource`` constant name."""
-    return {"RLIMIT_CPU": limits.cpu_seconds, "RLIMIT_AS": limits.memory_bytes,
-            "RLIMIT_FSIZE": limits.output_bytes, "RLIMIT_NOFILE": limits.open_files,
-            "RLIMIT_CORE": 0, "RLIMIT_NPROC": limits.processes}
-
-
 class Sandbox:
     """One submission's student process, holding its code, ready for calls.
 
@@ -91,9 +96,10 @@ class Sandbox:
         self.cells = list(cells)
         self.limits = limits
         self.isolation = isolation or isolation_available()
-        self.runner = warm_runner(self.isolation, preload)
+        self.runner = warm_runner(self.isolation, preload, limits)
         self.started_at = time.monotonic()
         self.req_w = self.ans_r = None
+        self.oom_kills = 0  # the sandbox's count of processes killed for want of memory, at the fork
         self.startup = None  # dict: cell_errors, defined (after a successful start)
         self.fatal = None  # SandboxFailure that makes restarting pointless
 
@@ -109,9 +115,10 @@ class Sandbox:
         """Run the notebook's cells in a new student process; fills ``startup``."""
         self.kill()  # a restart starts from a clean home folder
         try:
-            self.req_w, self.ans_r = self.runner.fork_submission(rlimits(self.limits))
+            self.req_w, self.ans_r = self.runner.fork_submission()
         except RunnerLost:  # one more try, on a new runner
-            self.req_w, self.ans_r = self.runner.fork_submission(rlimits(self.limits))
+            self.req_w, self.ans_r = self.runner.fork_submission()
+        self.oom_kills = self.runner.oom_kills()
         try:
             wire.write_frame(self.req_w, {"cells": self.cells})
         except BrokenPipeError:
@@ -125,6 +132,8 @@ class Sandbox:
         while True:
             try:
                 message = self._read_frame(deadline)
+                if message.get("event") == "ready":
+                    self._check_memory()
             except SandboxFailure as failure:
                 if cell is None:  # died before running any student code: the sandbox itself failed
                     log = self._output_tail()
@@ -165,12 +174,24 @@ class Sandbox:
 
     # --- talking --------------------------------------------------------------------------
 
+    def _check_memory(self):
+        """Raise a memory SandboxFailure if the kernel killed a process of this submission
+        for going over the sandbox's memory budget (it may have killed only a child)."""
+        if self.runner.oom_kills() > self.oom_kills:
+            raise SandboxFailure("memory", f"Your code used more than the {self.limits.memory_bytes / 2**30:g} GiB "
+                                 "of memory that all its processes may use together, and was stopped")
+
     def _read_exact(self, n, deadline):
         data = bytearray()
+        oom_readable, oom_exceptional = self.runner.oom_watch()
         while len(data) < n:
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.ans_r], [], [], max(left, 0))
+            ready, _, urgent = select.select([self.ans_r, *oom_readable], [], oom_exceptional, max(left, 0))
+            if urgent or any(fd != self.ans_r for fd in ready):
+                self._check_memory()  # the kernel killed a process for want of memory: all of it stops
+                continue
             if not ready:
+                self._check_memory()
                 raise SandboxFailure("timeout", "Your code did not finish in time")
             chunk = os.read(self.ans_r, min(n - len(data), 1 << 20))
             if not chunk:
@@ -191,6 +212,10 @@ class Sandbox:
     def _death(self):
         """A SandboxFailure saying why the student process ended."""
         code = self.runner.exit_code()
+        try:
+            self._check_memory()
+        except SandboxFailure as failure:
+            return failure
         try:
             output = (self.runner.home / "output.log").stat().st_size
         except (OSError, TypeError):
@@ -231,6 +256,7 @@ class Sandbox:
                 if frame.get("event") != "answer" or not isinstance(frame.get("answer"), dict):
                     break
                 answers.append(frame["answer"])
+            self._check_memory()
         except BrokenPipeError:
             failure = self._death()
             self.kill()
@@ -249,12 +275,37 @@ class Sandbox:
 
 
 def warn_if_not_isolated(isolation, require_isolation):
-    """Refuse (require_isolation) or warn loudly when the sandbox cannot isolate."""
-    if isolation == "bwrap":
-        return
-    message = ("NOT ISOLATED: bubblewrap is unavailable (or the grader is not root), so student code "
-               "runs as a plain process with resource limits only. It can read files that everyone "
-               "can read, including the reference solution. Install bubblewrap and grade as root.")
-    if require_isolation:
-        raise SystemExit("refusing to grade: " + message)
-    warnings.warn(message, stacklevel=2)
+    """Refuse (require_isolation) or warn loudly when the sandbox cannot isolate; warn when
+    its memory or disk cannot be budgeted as a whole."""
+    if isolation != "bwrap":
+        message = ("NOT ISOLATED: bubblewrap is unavailable (or the grader is not root), so student code "
+                   "runs as a plain process with resource limits only. It can read files that everyone "
+                   "can read, including the reference solution. Install bubblewrap and grade as root.")
+        if require_isolation:
+            raise SystemExit("refusing to grade: " + message)
+        warnings.warn(message, stacklevel=2)
+    missing = budgets_missing()
+    if missing:
+        warnings.warn(f"NO SANDBOX BUDGET: {missing}. Grade as root on a machine with cgroups and tmpfs.",
+                      stacklevel=2)
+
+
+@functools.cache
+def budgets_missing():
+    """Why the sandbox's memory and processes (one cgroup) or its disk (one tmpfs) cannot be
+    limited as a whole here, with what holds instead; "" when both can. Probed once per process."""
+    probe = f"{CGROUP_PREFIX}{os.getpid()}-probe"
+    reasons = []
+    cgroup = Cgroup.make(probe, Limits.memory_bytes, Limits.processes)
+    if cgroup is None:
+        reasons.append(f"{Cgroup.unavailable}, so memory is limited per process and processes per uid")
+    else:
+        cgroup.remove()
+    with tempfile.TemporaryDirectory() as folder:
+        tmpfs = Tmpfs.make(folder, 1 << 20)
+        if tmpfs is None:
+            reasons.append(f"{Tmpfs.unavailable}, so disk is limited per file only "
+                           f"({Limits.output_bytes >> 20} MiB each)")
+        else:
+            tmpfs.remove()
+    return "; ".join(reasons)

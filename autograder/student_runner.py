@@ -236,14 +236,23 @@ def set_dumpable(flag):
 
 
 def set_limits(limits):
-    """Lower this process's resource limits to ``limits`` {name: value} (never above the hard limit)."""
+    """Set this process's resource limits to ``limits`` {name: value}. The runner was started
+    with the same sandbox limits (warm_runner.process_limits), so none is above its hard limit."""
     import resource
 
     for name, value in limits.items():
-        which = getattr(resource, name)
-        hard = resource.getrlimit(which)[1]
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, value))
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
+def volunteer_for_the_oom_killer():
+    """When the sandbox's memory runs out, the kernel kills a submission's process (the
+    biggest), never the warm runner: every process of a submission has the highest
+    oom_score_adj (raising it needs no privilege), and its children inherit it."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
 
 
 def become_submission(request_fd, answer_fd, control, limits):
@@ -256,6 +265,7 @@ def become_submission(request_fd, answer_fd, control, limits):
     control.close()
     os.setsid()
     set_dumpable(True)
+    volunteer_for_the_oom_killer()
     output = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(output, 1)
     os.dup2(output, 2)

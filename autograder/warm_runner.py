@@ -6,9 +6,14 @@ libraries are lazy, see lazy_imports.py), and then serves submissions: each is a
 submission process and talks to it; this module only starts, forks, resets and stops.
 
 Isolation (``bwrap``): bubblewrap namespaces (no network, own PIDs, IPC and hostname), a
-file system holding only the Python install, the runner (read-only at /runner) and a home
-folder (/sandbox), then ``setpriv`` drops to an unprivileged uid with no capabilities.
-Without bubblewrap (``none``), a plain child process, as that uid when the grader is root.
+file system holding only the Python install, the runner (read-only at /runner), a home
+folder (/sandbox) and /tmp, then ``setpriv`` drops to an unprivileged uid with no
+capabilities. Without bubblewrap (``none``), a plain child process, as that uid when the
+grader is root.
+
+Budgets (sandbox_budget.py): the runner and everything it forks share one cgroup (memory
+and processes) and one tmpfs (the home and /tmp). Where neither can be made, each process
+keeps its own limits instead (``process_limits``).
 """
 import atexit
 import json
@@ -25,6 +30,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from autograder.sandbox_budget import CGROUP_PREFIX, Cgroup, Tmpfs, remove_orphaned_cgroups, unmount
+
 HERE = Path(__file__).resolve().parent
 # Each grader thread gives its sandboxes a uid of their own, so that the process limit
 # (counted per uid) of one grader's student cannot starve another grader's.
@@ -34,9 +41,20 @@ RUNNER_IN_SANDBOX = "/runner"
 FOLDER_PREFIX = "nnkit-sandbox-"  # then the grader's pid: /tmp/nnkit-sandbox-<pid>-<random>
 RUNNER_START_SECONDS = 60.0  # importing the course's modules, once per grader thread
 RUNNER_REPLY_SECONDS = 5.0  # the warm runner answers at once, or it is replaced
-# The runner's own limits; each submission process lowers them to its Limits (sandbox.py).
-RUNNER_LIMITS = ((resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, 32),
-                 (resource.RLIMIT_FSIZE, 8 << 20))
+_CGROUPS_MADE = iter(range(1 << 62))  # a new name for every runner's cgroup
+
+
+def process_limits(limits, cgroup):
+    """{RLIMIT_ name: value} of every process of a sandbox with ``limits`` (sandbox.Limits).
+
+    Memory is the cgroup's, for the whole sandbox; only without one is it limited per
+    process (address space). CPU time is a submission's own: see ``submission_limits``.
+    """
+    rlimits = {"RLIMIT_NOFILE": limits.open_files, "RLIMIT_CORE": 0, "RLIMIT_NPROC": limits.processes,
+               "RLIMIT_FSIZE": limits.output_bytes}
+    if cgroup is None:
+        rlimits["RLIMIT_AS"] = limits.memory_bytes
+    return rlimits
 
 
 def sandbox_uid():
@@ -54,7 +72,8 @@ def ancestors(path):
 def bwrap_command(folder, python, inner):
     """bubblewrap command line that runs ``inner`` seeing only Python, the runner and a home.
 
-    ``folder`` holds ``runner/`` (read-only at /runner) and ``home/`` (the writable /sandbox).
+    ``folder`` holds ``runner/`` (read-only at /runner) and ``space/`` (the sandbox's tmpfs),
+    which holds ``home/`` (the writable /sandbox) and ``tmp/`` (its /tmp).
     """
     cmd = ["bwrap", "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid",
            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
@@ -64,7 +83,7 @@ def bwrap_command(folder, python, inner):
         elif os.path.islink(system_dir):
             cmd += ["--symlink", os.readlink(system_dir), system_dir]
     # /tmp first: the Python install may live below it, and must be bound on top of it.
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--bind", str(Path(folder) / "space" / "tmp"), "/tmp"]
     made = {"/tmp"}
     for prefix in sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(python))}):
         if prefix.startswith(("/usr/", "/bin/", "/lib")):
@@ -75,7 +94,7 @@ def bwrap_command(folder, python, inner):
                 made.add(parent)
         cmd += ["--ro-bind", prefix, prefix]
     cmd += ["--ro-bind", str(Path(folder) / "runner"), RUNNER_IN_SANDBOX,
-            "--bind", str(Path(folder) / "home"), SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
+            "--bind", str(Path(folder) / "space" / "home"), SCRATCH_IN_SANDBOX, "--chdir", SCRATCH_IN_SANDBOX, "--clearenv"]
     for key, value in scrubbed_environment().items():
         cmd += ["--setenv", key, value]
     uid = sandbox_uid()
@@ -84,10 +103,17 @@ def bwrap_command(folder, python, inner):
     return cmd + ["--"] + drop + ["--"] + inner
 
 
-def scrubbed_environment():
+def python_folders_in_tmp(python):
+    """The top-level entries of /tmp that hold the Python install (bwrap binds it there, read-only):
+    emptying the sandbox's /tmp leaves them."""
+    prefixes = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(python))}
+    return {Path(p).parts[2] for p in prefixes if len(Path(p).parts) > 2 and Path(p).parts[1] == "tmp"}
+
+
+def scrubbed_environment(tmp="/tmp", home=SCRATCH_IN_SANDBOX):
     """The only environment the student process gets (PYTHONHASHSEED=0: the same set and dict
     order of strings for every submission, in every worker)."""
-    return {"PATH": "/usr/bin:/bin", "HOME": SCRATCH_IN_SANDBOX, "LANG": "C.UTF-8",
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": tmp, "LANG": "C.UTF-8",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -101,19 +127,38 @@ class WarmRunner:
     process per submission: the fixed cost of a submission is a fork, not a Python start.
 
     Every process it runs has the sandbox uid of this grader thread, inside one bubblewrap
-    namespace. The runner itself is not dumpable, so submissions cannot read or trace it.
+    namespace, one cgroup and one tmpfs (its budgets, from ``limits``: a sandbox.Limits).
+    The runner itself is not dumpable, so submissions cannot read or trace it.
     Between submissions ``reset`` kills every process they left and empties the home
-    folder, so nothing of one student reaches the next. If anything goes wrong the whole
-    namespace is killed and the next submission gets a new runner.
+    folder and /tmp, so nothing of one student reaches the next. If anything goes wrong the
+    whole namespace is killed and the next submission gets a new runner.
     """
 
-    def __init__(self, isolation, preload=()):
-        self.isolation, self.preload = isolation, tuple(preload)
-        self.process = self.control = self.folder = None
+    def __init__(self, isolation, preload, limits):
+        self.isolation, self.preload, self.limits = isolation, tuple(preload), limits
+        self.process = self.control = self.folder = self.cgroup = self.tmpfs = None
 
     @property
     def home(self):
-        return self.folder / "home"
+        return self.folder / "space" / "home"
+
+    @property
+    def tmp(self):
+        return self.folder / "space" / "tmp"
+
+    def budgets(self):
+        """What holds this runner's memory and disk, in a phrase each, or why nothing does."""
+        memory = "one cgroup" if self.cgroup else f"per process only: {Cgroup.unavailable}"
+        disk = "one tmpfs" if self.tmpfs else f"per file only: {Tmpfs.unavailable}"
+        return memory, disk
+
+    def oom_kills(self):
+        """Processes of this sandbox killed for want of memory, so far (0 without a cgroup)."""
+        return self.cgroup.oom_kills() if self.cgroup else 0
+
+    def oom_watch(self):
+        """([readable], [exceptional]) file descriptors that select() reports on such a kill."""
+        return self.cgroup.oom_watch if self.cgroup else ([], [])
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
@@ -123,15 +168,22 @@ class WarmRunner:
         self.stop()
         uid = sandbox_uid()
         remove_orphaned_folders()
+        remove_orphaned_cgroups()
         self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         (self.folder / "runner").mkdir(mode=0o755)
         for name in ("student_runner.py", "wire.py"):  # readable by the sandbox uid, whatever the kit's modes
             (self.folder / "runner" / name).write_bytes((HERE / name).read_bytes())
             (self.folder / "runner" / name).chmod(0o644)
+        (self.folder / "space").mkdir(mode=0o755)
+        self.tmpfs = Tmpfs.make(self.folder / "space", self.limits.disk_bytes)
         self.home.mkdir(mode=0o700)
+        self.tmp.mkdir()
+        self.tmp.chmod(0o1777)
         if os.geteuid() == 0:
             os.chown(self.home, uid, uid)
             os.chmod(self.folder, 0o755)
+        self.cgroup = Cgroup.make(f"{CGROUP_PREFIX}{os.getpid()}-{threading.get_native_id()}-{next(_CGROUPS_MADE)}",
+                                  self.limits.memory_bytes, self.limits.processes)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         isolated = self.isolation == "bwrap"
         runner = (RUNNER_IN_SANDBOX if isolated else str(self.folder / "runner")) + "/student_runner.py"
@@ -143,7 +195,7 @@ class WarmRunner:
             self.process = subprocess.Popen(
                 bwrap_command(self.folder, sys.executable, inner) if isolated else inner,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.home,
-                env={} if isolated else scrubbed_environment(), start_new_session=True,
+                env={} if isolated else scrubbed_environment(str(self.tmp), str(self.home)), start_new_session=True,
                 preexec_fn=self._limit_runner)
         theirs.close()
         try:
@@ -155,9 +207,12 @@ class WarmRunner:
             raise RuntimeError(f"the sandbox did not start; its output: {log}") from None
 
     def _limit_runner(self):
-        """Runs in the child before exec: limits of the runner, and in 'none' mode, drop root."""
-        for which, value in RUNNER_LIMITS:
-            resource.setrlimit(which, (value, value))
+        """Runs in the child before exec: join the cgroup, set the sandbox's limits on the
+        runner (so on all it forks), and in 'none' mode, drop root."""
+        if self.cgroup is not None:
+            self.cgroup.join()
+        for name, value in process_limits(self.limits, self.cgroup).items():
+            resource.setrlimit(getattr(resource, name), (value, value))
         if self.isolation != "bwrap" and os.geteuid() == 0:
             os.setgroups([])
             os.setgid(sandbox_uid())
@@ -182,13 +237,14 @@ class WarmRunner:
             self.stop()
             raise RunnerLost() from None
 
-    def fork_submission(self, limits):
-        """A new submission process with resource ``limits`` {RLIMIT_ name: value}: (request fd,
-        answer fd) to talk to it."""
+    def fork_submission(self):
+        """A new submission process, within the runner's limits and its own CPU time: (request
+        fd, answer fd) to talk to it."""
         if not self.alive():
             self.start()
         req_r, req_w = os.pipe()
         ans_r, ans_w = os.pipe()
+        limits = {**process_limits(self.limits, self.cgroup), "RLIMIT_CPU": self.limits.cpu_seconds}
         try:
             self.request({"op": "start", "limits": limits}, fds=(req_r, ans_w))
         except RunnerLost:
@@ -208,7 +264,8 @@ class WarmRunner:
             return None
 
     def reset(self):
-        """Kill everything the submissions left and empty the home folder; stop the runner if it cannot."""
+        """Kill everything the submissions left and empty the home folder and /tmp; stop the
+        runner if it cannot."""
         if not self.alive():
             return self.stop()
         try:
@@ -217,14 +274,16 @@ class WarmRunner:
             clean = False
         if not clean:
             return self.stop()
-        for entry in self.home.iterdir():  # no submission process is left to race with this
+        keep = python_folders_in_tmp(sys.executable)  # mount points of the sandbox's Python
+        entries = [*self.home.iterdir(), *(e for e in self.tmp.iterdir() if e.name not in keep)]
+        for entry in entries:  # no submission process is left to race with this
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
 
     def stop(self):
-        """Kill the runner's whole namespace and remove its folder."""
+        """Kill the runner's whole namespace, remove its cgroup, unmount its tmpfs and remove its folder."""
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -235,6 +294,12 @@ class WarmRunner:
         if self.control is not None:
             self.control.close()
             self.control = None
+        if self.cgroup is not None:  # kills what the namespace's end has not killed yet
+            self.cgroup.remove()
+            self.cgroup = None
+        if self.tmpfs is not None:
+            self.tmpfs.remove()
+            self.tmpfs = None
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
@@ -249,6 +314,7 @@ def remove_orphaned_folders():
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
+            unmount(folder / "space")
             shutil.rmtree(folder, ignore_errors=True)
         except PermissionError:
             pass  # alive, another user's
@@ -258,11 +324,12 @@ _RUNNERS = {}  # thread id -> the WarmRunner of that thread of this process
 _RUNNERS_LOCK = threading.Lock()
 
 
-def warm_runner(isolation, preload=()):
-    """The warm runner of the calling thread, for this isolation and these modules.
+def warm_runner(isolation, preload, limits):
+    """The warm runner of the calling thread, for this isolation, these modules and these
+    ``limits`` (a sandbox.Limits).
 
-    A thread keeps one runner: asking for other modules replaces it (a batch grades one
-    assignment after another, so this is rare, and memory stays that of one runner).
+    A thread keeps one runner: asking for other modules or limits replaces it (a batch
+    grades one assignment after another, so this is rare, and memory stays that of one runner).
     """
     thread = threading.get_native_id()
     with _RUNNERS_LOCK:
@@ -270,11 +337,12 @@ def warm_runner(isolation, preload=()):
             atexit.register(stop_warm_runners)
             multiprocessing.util.Finalize(None, stop_warm_runners, exitpriority=10)
         runner = _RUNNERS.get(thread)
-        if runner is not None and (runner.isolation, runner.preload) != (isolation, tuple(preload)):
+        if runner is not None and (runner.isolation, runner.preload, runner.limits) != (isolation, tuple(preload),
+                                                                                          limits):
             runner.stop()
             runner = None
         if runner is None:
-            runner = _RUNNERS[thread] = WarmRunner(isolation, preload)
+            runner = _RUNNERS[thread] = WarmRunner(isolation, preload, limits)
         return runner
 
 

@@ -41,6 +41,14 @@ def sandbox_processes():
 
 
 
+def sandbox_cgroups():
+    """The cgroups of this grader's sandboxes that exist now."""
+    from autograder.sandbox_budget import CGROUP_PREFIX, _parent_folders
+
+    found = _parent_folders()
+    return [] if found is None else [c for parent in found[1] for c in parent.glob(f"{CGROUP_PREFIX}{os.getpid()}-*")]
+
+
 def settled(done, seconds=5.0):
     """The sandbox's processes once ``done()`` holds, or after ``seconds``: the kernel may need
     a moment to reap a dead namespace."""
@@ -50,8 +58,9 @@ def settled(done, seconds=5.0):
     return sandbox_processes()
 
 
-def grade_hostile(tmp_path, hostile_cells=(), replace=None):
-    """Grade a release notebook (logistic honest) plus ``hostile_cells``; check the aftermath."""
+def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS):
+    """Grade a release notebook (logistic honest) plus ``hostile_cells``; check the aftermath:
+    no process, folder, mount or cgroup of the sandbox is left, and the score is at most ``most``."""
     path = release_submission(tmp_path, A, replace={**HONEST, **(replace or {})}, append=list(hostile_cells))
     scratch_root = tmp_path / "scratch"
     scratch_root.mkdir()
@@ -74,7 +83,11 @@ def grade_hostile(tmp_path, hostile_cells=(), replace=None):
     assert left == [], f"processes of the sandbox (uid {sandbox_uid()}) left behind: {left}"
     scratch = sorted(p.name for p in scratch_root.iterdir())
     assert scratch == [], f"sandbox scratch folders left behind: {scratch}"
-    assert result.score <= HONEST_POINTS + 1e-9, report(result)
+    with open("/proc/self/mountinfo") as f:
+        assert str(scratch_root) not in f.read(), "the sandbox's tmpfs is still mounted"
+    if runner.cgroup is None and runner.folder is None:  # stopped: its cgroup went with it
+        assert not sandbox_cgroups(), f"sandbox cgroups left behind: {sandbox_cgroups()}"
+    assert result.score <= most + 1e-9, report(result)
     if result.status != "graded":
         assert result.score == 0 and result.output.endswith("."), report(result)
     return result
@@ -136,6 +149,72 @@ def test_memory_bomb_in_a_graded_function(tmp_path):
     """)})
     graded_with_zero_on(result, "gradient")
     assert "MemoryError" in item_output(result, "gradient")
+
+
+EIGHT_CHILDREN_OF_600_MB = code("""
+    import os, time
+    children = []
+    for _ in range(8):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(600 * 2**20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1  # really used, not only reserved
+            time.sleep(120)
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+""")
+
+
+def own_oom_kills():
+    """OOM kills counted in the grader's own memory cgroup (what the machine, not a sandbox, stopped)."""
+    from autograder.sandbox_budget import _parent_folders
+
+    version, parents = _parent_folders()
+    text = (parents[0] / ("memory.events" if version == 2 else "memory.oom_control")).read_text()
+    return int(dict(line.split() for line in text.splitlines())["oom_kill"])
+
+
+def test_eight_children_of_600_MB_are_stopped_by_the_sandboxs_budget_not_by_the_machine(tmp_path):
+    """4.8 GB in all, each child well under any per-process limit: only a budget of the whole
+    sandbox (2 GiB by default) stops it. The grader and the next submission are unharmed."""
+    assert Limits().memory_bytes == 2 << 30
+    machine_kills = own_oom_kills()
+    result = grade_hostile(tmp_path, [EIGHT_CHILDREN_OF_600_MB])
+    assert result.status == "memory" and result.score == 0, report(result)
+    assert "more than the 2 GiB of memory that all its processes may use together" in result.output
+    assert "code cell" in result.output
+    assert own_oom_kills() == machine_kills  # the sandbox's cgroup fired, not the grader's own
+    (tmp_path / "next").mkdir()
+    after = grade_hostile(tmp_path / "next", [])
+    assert after.status == "graded" and after.score == pytest.approx(HONEST_POINTS), report(after)
+
+
+def test_sixty_four_files_of_8_MiB_overflow_the_sandboxs_disk_inside_the_sandbox(tmp_path):
+    """512 MiB into the home and /tmp: the writes past the 256 MiB budget fail with ENOSPC in
+    the student's code (this loss is right only if they did), and nothing is left after."""
+    honest_loss = cell_source(A, "loss-solution").replace("def loss(", "def honest_loss(")
+    disk_filler = honest_loss + "\n" + code("""
+        import errno, os
+        def loss(y, t):
+            refused = 0
+            for i in range(64):
+                try:
+                    with open(os.path.join("." if i % 2 else "/tmp", f"blob{i}"), "wb") as f:
+                        f.write(b"x" * (8 << 20))
+                except OSError as err:
+                    if err.errno != errno.ENOSPC:
+                        raise
+                    refused += 1
+            if refused == 0:
+                raise RuntimeError("the disk has no budget")
+            return honest_loss(y, t)
+    """)
+    result = grade_hostile(tmp_path, replace={"loss-solution": disk_filler}, most=2 * HONEST_POINTS)
+    assert result.status == "graded", report(result)
+    assert result.item_scores()["loss"] == pytest.approx(2.0), report(result)
 
 
 def test_growing_list_until_memory_runs_out(tmp_path):

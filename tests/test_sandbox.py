@@ -1,15 +1,18 @@
 """The student process is isolated and limited: checked from inside it, through real calls."""
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autograder.sandbox import Limits, Sandbox, SandboxFailure, isolation_available
+from autograder.sandbox_budget import Cgroup
 from autograder.warm_runner import FOLDER_PREFIX, sandbox_uid, stop_warm_runners
 from conftest import ROOT
 
@@ -207,6 +210,8 @@ def pry():
 def test_killing_the_warm_runner_hurts_no_other_submission():
     runner_killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef fine():\n    return 2.0\n"
     with Sandbox([runner_killer], Limits(notebook_seconds=5.0)) as sandbox:
+        if not sandbox.runner.alive():  # a runner for these limits
+            sandbox.runner.start()
         killed = sandbox.runner.process
         try:  # the namespace is torn down around it: it may or may not get to answer
             sandbox.call_batch([{"target": "fine"}])
@@ -251,4 +256,98 @@ def test_a_killed_graders_runner_folder_is_removed_by_the_next_grader(tmp_path, 
             assert answer(sandbox, "fine") == 1.0
             assert not orphan.exists() and alive.exists()
     finally:
+        stop_warm_runners()
+
+
+# --- budgets: one cgroup (memory, processes) and one tmpfs (disk) per sandbox ----------------
+
+SEE_LIMITS = """
+import resource
+def limits():
+    return [resource.getrlimit(resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_NPROC)[0]]
+"""
+
+
+def own_cgroup_folders():
+    """{v1 controller, or "" for v2: the grader's own cgroup folder}, as /proc/self/cgroup and the mounts say."""
+    from autograder.sandbox_budget import _mounts, _own_cgroups
+
+    own, folders = _own_cgroups(), {}
+    for mount, options in _mounts("cgroup") + _mounts("cgroup2"):
+        for controller in ("memory", "pids") if options != [] else []:
+            if controller in options and controller in own:
+                folders[controller] = Path(mount + own[controller])
+    return folders
+
+
+def mounts_under(folder):
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(str(folder))]
+
+
+def test_memory_and_processes_are_one_budget_of_the_whole_sandbox_in_a_cgroup_of_the_graders_own():
+    stop_warm_runners()
+    limits = Limits(memory_bytes=1 << 30, processes=24)
+    with Sandbox([SEE_LIMITS], limits) as sandbox:
+        address_space, _ = answer(sandbox, "limits")
+        cgroup = sandbox.runner.cgroup
+        assert cgroup is not None, Cgroup.unavailable
+        inside = cgroup.processes()
+        runner = sandbox.runner.process.pid
+        assert runner in inside and len(inside) >= 3  # bwrap, its init, the runner, this submission
+        if cgroup.version == 1:
+            memory, pids = cgroup.folders
+            assert int((memory / "memory.limit_in_bytes").read_text()) == 1 << 30
+            assert int((memory / "memory.memsw.limit_in_bytes").read_text()) == 1 << 30  # no swap
+            assert int((pids / "pids.max").read_text()) == 24
+            own = own_cgroup_folders()
+            assert memory.parent == own["memory"] and pids.parent == own["pids"]
+        else:
+            assert int((cgroup.folders[0] / "memory.max").read_text()) == 1 << 30
+            assert int((cgroup.folders[0] / "pids.max").read_text()) == 24
+        assert address_space == resource.RLIM_INFINITY  # no per-process memory limit under a budget
+        tmpfs = sandbox.runner.folder / "space"
+        assert mounts_under(tmpfs) == [str(tmpfs)]
+        assert os.statvfs(tmpfs).f_blocks * os.statvfs(tmpfs).f_frsize == limits.disk_bytes
+    stop_warm_runners()
+    assert not any(folder.exists() for folder in cgroup.folders)  # removed when the sandbox ends
+    assert mounts_under(tmpfs) == []
+
+
+def test_where_no_cgroup_can_be_made_memory_is_limited_per_process_and_the_grader_says_so(monkeypatch):
+    from autograder import sandbox_budget
+    from autograder.sandbox import budgets_missing, warn_if_not_isolated
+
+    stop_warm_runners()
+    monkeypatch.setattr(sandbox_budget, "_parent_folders", lambda: None)
+    budgets_missing.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="NO SANDBOX BUDGET: no cgroup can be made here.*memory is limited "
+                                             "per process"):
+            warn_if_not_isolated("bwrap", require_isolation=False)
+        with Sandbox([SEE_LIMITS]) as sandbox:
+            address_space, processes = answer(sandbox, "limits")
+            assert sandbox.runner.cgroup is None
+        assert address_space == Limits().memory_bytes and processes == Limits().processes
+    finally:
+        stop_warm_runners()
+        budgets_missing.cache_clear()
+
+
+def test_a_killed_graders_cgroup_is_removed_by_the_next_grader():
+    from autograder.sandbox_budget import CGROUP_PREFIX
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = Cgroup.make(f"{CGROUP_PREFIX}{dead.pid}-1-0", 1 << 30, 8)
+    assert orphan is not None, Cgroup.unavailable
+    sleeper = subprocess.Popen(["sleep", "60"], preexec_fn=orphan.join)  # what the killed grader left running
+    stop_warm_runners()
+    try:
+        with Sandbox(["def fine():\n    return 1.0\n"]) as sandbox:
+            assert answer(sandbox, "fine") == 1.0
+        assert not any(folder.exists() for folder in orphan.folders)
+        assert sleeper.wait(timeout=5) == -9
+    finally:
+        sleeper.kill()
         stop_warm_runners()
