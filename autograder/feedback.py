@@ -2,11 +2,15 @@
 
 Both are rendered from the one result model (``autograder.results.SubmissionResult``) and
 from nothing else: the feedback shows scores, each check's name and our message (which
-already names the likely mistake), never the hidden tests' code. Every piece of text from
-the result is escaped with ``html.escape``; the HTML page has inline CSS only, no
-JavaScript and no external resource (a Content-Security-Policy forbids both).
+already names the likely mistake), never the hidden tests' code. The Markdown is plain
+Markdown, readable as text (in a terminal, on Gradescope): text from the result appears as
+written, with a backslash only before a character that would start Markdown markup, and a
+check's message verbatim in a code span. It holds no HTML entity. In the HTML page every
+piece of text from the result is escaped with ``html.escape``; the page has inline CSS only,
+no JavaScript and no external resource (a Content-Security-Policy forbids both).
 """
 import html as _html
+import re
 from pathlib import Path
 
 from autograder.course import ASSIGNMENTS
@@ -82,21 +86,51 @@ def _title(result):
 
 # --- Markdown ------------------------------------------------------------------------------
 
+def _md_text(text, cont="", starts_line=False):
+    """``text`` for a Markdown heading, paragraph or list item, shown as written.
+
+    Only a character that would start Markdown markup gets a backslash (CommonMark's escape,
+    never an HTML entity): ``\\ ` * [ ] ~``, a "_" not between two letters or digits, a "<"
+    that would open an HTML tag or an autolink, an "&" that would read as an entity, and a
+    line's leading "#", ">", "+", "-", "=", "|", ":" or "1." that would start a block or a
+    table's delimiter row (the first line's only when ``starts_line``). A "|" elsewhere stays
+    (``_md_cell`` escapes it in a table cell). Line breaks stay line breaks; ``cont`` begins
+    each further line ("> " in a block quote, "  " in a list item).
+    """
+    lines = []
+    for n, line in enumerate(str(text).strip().splitlines() or [""]):
+        line = re.sub(r"[\\`*\[\]~]", r"\\\g<0>", line.strip())
+        line = re.sub(r"(?<![^\W_])_|_(?![^\W_])", r"\\_", line)  # "delta_w" stays as it is
+        line = re.sub(r"<(?=[A-Za-z/!?])", r"\\<", line)  # "a < b" stays as it is
+        line = re.sub(r"&(?=#?\w+;)", r"\\&", line)  # "a & b" stays as it is
+        if n or starts_line:
+            line = re.sub(r"^([#>+=|:-])", r"\\\1", line)
+            line = re.sub(r"^(\d+)([.)])", r"\1\\\2", line)
+        lines.append(line)
+    return f"  \n{cont}".join(lines)
+
+
 def _md_cell(text):
-    """Escaped text for one Markdown table cell."""
-    return _e(text).replace("|", "&#124;").replace("\n", " ")
+    """``text`` for one Markdown table cell: on one line, its "|" as "\\|"."""
+    return _md_text(" ".join(str(text).splitlines())).replace("|", "\\|")
 
 
-def _md_text(text):
-    """Escaped text for a Markdown paragraph or list item (no accidental markup)."""
-    out = _e(text)
-    for ch in "\\`*[]|":  # intraword "_" is literal in CommonMark; html.escape took care of <, >, &
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\n", "  \n")
+def _md_code(text, indent="  "):
+    """``text`` verbatim: a code span, or a fenced code block (each line after the first
+    begins with ``indent``) when it has several lines; fenced by more backticks than it holds."""
+    text = str(text).rstrip().lstrip("\n")
+    ticks = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    lines = text.splitlines()
+    if len(lines) <= 1:
+        pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""  # CommonMark strips one space each side
+        return f"{ticks}{pad}{text}{pad}{ticks}"
+    fence = "`" * max(3, len(ticks))
+    body = [f"{indent}{line}" if line.strip() else "" for line in lines]
+    return "\n".join([f"{fence}text", *body, f"{indent}{fence}"])
 
 
 def markdown(result):
-    """The student's feedback as Markdown (every piece of text from the result escaped)."""
+    """The student's feedback as Markdown: text from the result as written, no HTML entity."""
     graded = result.status == GRADED
     lines = [f"# {_md_text(_title(result))}", ""]
     lines.append(f"**Assignment:** {_md_text(result.assignment)}  ")
@@ -105,9 +139,9 @@ def markdown(result):
     lines.append("")
     if not graded:
         lines += [f"> **NOT GRADED — status: {_md_text(result.status)}**", ">",
-                  f"> {_md_text(result.output or 'This submission could not be graded.')}", ""]
+                  f"> {_md_text(result.output or 'This submission could not be graded.', '> ', True)}", ""]
     elif result.output:
-        lines += [f"> {_md_text(result.output)}", ""]
+        lines += [f"> {_md_text(result.output, '> ', True)}", ""]
 
     items = _items(result)
     if items:
@@ -124,14 +158,16 @@ def markdown(result):
             failed, not_checked, passed = _split(tests)
             lines += [f"### {_md_text(item)} — {_num(score)} / {_num(max_score)}", ""]
             for t in failed:
-                lines.append(f"- **{_md_text(t.status.upper())}:** {_md_text(_check_name(t))} "
-                             f"({_num(t.score)} / {_num(t.max_score)})  ")
-                lines.append(f"  {_md_text(t.output)}")
+                lines.append(f"- **{_md_text(t.status.upper())}:** {_md_text(_check_name(t), cont='  ')} "
+                             f"({_num(t.score)} / {_num(t.max_score)})" + ("  " if t.output.strip() else ""))
+                if t.output.strip():
+                    lines.append(f"  {_md_code(t.output)}")
             if not_checked:
-                lines.append(f"- **Not checked ({len(not_checked)}):** {_md_text(_not_checked_line(not_checked))}")
+                lines.append(f"- **Not checked ({len(not_checked)}):** "
+                             f"{_md_text(_not_checked_line(not_checked), cont='  ')}")
             if passed:
                 names = ", ".join(_check_name(t) for t in passed)
-                lines.append(f"- **Passed ({len(passed)}):** {_md_text(names)}")
+                lines.append(f"- **Passed ({len(passed)}):** {_md_text(names, cont='  ')}")
             if not tests:
                 lines.append("- No checks were run for this item.")
             lines.append("")

@@ -4,21 +4,27 @@ Real submissions are graded in the sandbox (the reference notebook, a gradient t
 instead of averaging, an unreadable file), their feedback is checked as text, and the HTML
 is loaded in a real headless Chromium (Debian package ``chromium``; `make env` installs it):
 it must render, produce a non-blank screenshot, log no JavaScript console message, and its
-rendered DOM must hold the scores.
+rendered DOM must hold the scores. The Markdown is plain Markdown: a message's ', ", <, >, &
+appear as written (no HTML entity), and a Markdown renderer (mistune, which nbconvert uses)
+that lets raw HTML through shows them as written too, with no script element.
 """
 import dataclasses
+import html as html_module
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import mistune
 import numpy as np
 import pytest
 
 from autograder.course import ASSIGNMENTS
 from autograder.feedback import html, markdown, write_feedback
 from autograder.grading import grade_notebook
+from autograder.results import SubmissionResult
+from autograder.results import TestResult as Check  # not collected as a test class
 from submissions import mutate, notebook_path, submission
 
 ASSIGNMENT = "logistic_regression"
@@ -26,6 +32,9 @@ ITEMS = [g.name for g in ASSIGNMENTS[ASSIGNMENT]]
 STUDENT = "<ben & co>"  # a student name that needs escaping, through the real grader
 FORBIDDEN = ("def test_", "BEGIN HIDDEN TESTS", "hidden_score", "<script")
 INJECTED = "<script>alert(1)</script> a<b && c>d"
+FIX_FIRST = "Fix 'matches the reference' first."
+MESSAGE = "<script>alert(1)</script> a < b & c > d: expected \"0.5\" and 'x', see `np.mean`"
+ENTITIES = ("&#x27;", "&#39;", "&amp;", "&lt;", "&gt;", "&quot;", "&#124;")
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +71,27 @@ def injected(buggy):
     return dataclasses.replace(buggy, tests=tests, output=f"Note: {INJECTED}")
 
 
+@pytest.fixture
+def special():
+    """A result built directly, whose messages, names and note hold ' " < > & | and backticks."""
+    tests = [Check("gradient: runs", "gradient", 0.75, 0.75, "", "passed"),
+             Check("gradient: matches the reference", "gradient", 0.0, 0.75, MESSAGE, "failed"),
+             Check("gradient: is \"finite\" at |z| = 1000", "gradient", 0.0, 0.75,
+                        "Not checked: fix 'matches the reference' first.", "not checked"),
+             Check("gradient: prints a < b & c > d", "gradient", 0.0, 0.75, "line 1 <b>\n```\n# line 3",
+                        "failed"),
+             Check("a|b: runs", "a|b", 1.0, 1.0, "", "passed")]
+    return SubmissionResult("O'Brien & <co>", ASSIGNMENT, "x.ipynb", tests=tests, max_score=11.0,
+                            output="Note: a < b & c > d, <script>alert(2)</script> 'quoted' \"too\"")
+
+
 def both(result):
     return {"markdown": markdown(result), "html": html(result)}
+
+
+def rendered(md):
+    """``md`` rendered to HTML by mistune with raw HTML let through (as a lax renderer would)."""
+    return mistune.create_markdown(escape=False, plugins=["table"])(md)
 
 
 # --- content --------------------------------------------------------------------------------
@@ -88,8 +116,9 @@ def test_buggy_gradient_shows_scores_table_and_diagnosis(buggy):
         assert "average over the" in text, kind
         assert "matches the reference" in text, kind
         assert "not checked (5)" in text.lower(), kind  # the not-checked checks in one line
-        assert text.count("Fix &#x27;matches the reference&#x27; first") == 1, kind
         assert "partial credit" in text, kind
+    assert md.count(FIX_FIRST) == 1 and "&#x27;" not in md
+    assert page.count(FIX_FIRST.replace("'", "&#x27;")) == 1 and FIX_FIRST not in page
     assert "| item | score | max | result |" in md
     for item, score, max_score in [("logistic", 2, 2), ("loss", 2, 2), ("gradient", 0.75, 3),
                                    ("delta_w", 1, 1), ("xor_feature_weights", 2, 2)]:
@@ -100,14 +129,58 @@ def test_buggy_gradient_shows_scores_table_and_diagnosis(buggy):
     assert "**Passed (5):** runs, is implemented" in md  # gradient's passed checks, as a count and a short list
 
 
-def test_everything_is_escaped(buggy, injected):
-    for kind, text in both(buggy).items():
-        assert "&lt;ben &amp; co&gt;" in text, kind
-        assert STUDENT not in text, kind
-    for kind, text in both(injected).items():
-        assert "&lt;script&gt;alert(1)&lt;/script&gt; a&lt;b &amp;&amp; c&gt;d" in text, kind
-        assert INJECTED not in text and "a<b" not in text and "c>d" not in text, kind
-        assert "times too large" in text, kind
+def test_html_escapes_everything(buggy, injected, special):
+    page = html(buggy)
+    assert "&lt;ben &amp; co&gt;" in page and STUDENT not in page
+    page = html(injected)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; a&lt;b &amp;&amp; c&gt;d" in page
+    assert INJECTED not in page and "a<b" not in page and "c>d" not in page
+    assert "times too large" in page
+    page = html(special)
+    assert html_module.escape(MESSAGE) in page  # &lt; &gt; &amp; &quot; &#x27;
+    for entity in ("&lt;script&gt;alert(1)&lt;/script&gt;", "a &lt; b &amp; c &gt; d", "&quot;0.5&quot;",
+                   "&#x27;x&#x27;", "Fix &#x27;matches the reference&#x27; first.", "O&#x27;Brien &amp; &lt;co&gt;",
+                   "&lt;script&gt;alert(2)&lt;/script&gt;", "is &quot;finite&quot; at |z| = 1000"):
+        assert entity in page, entity
+    for raw in ("<script", "a < b", "'x'", '"0.5"', FIX_FIRST, "O'Brien", "<co>", '"finite"'):
+        assert raw not in page, raw
+
+
+def test_markdown_shows_text_as_written(buggy, injected, special):
+    md = markdown(special)
+    for entity in ENTITIES:
+        assert entity not in md, entity
+    assert f"  `` {MESSAGE} ``\n" in md  # the check's message verbatim, in a code span (it holds a backtick)
+    assert FIX_FIRST in md
+    assert "is \"finite\" at |z| = 1000" in md and "prints a < b & c > d" in md
+    assert "Note: a < b & c > d, \\<script>alert(2)\\</script> 'quoted' \"too\"" in md  # "<" before a tag: "\<"
+    assert "O'Brien & \\<co>" in md
+    assert "| a\\|b | 1 | 1 | full marks |" in md  # "|" in a table cell is "\|"
+    assert "  ````text\n  line 1 <b>\n  ```\n  # line 3\n  ````" in md  # several lines: a fenced block
+    md = markdown(buggy)
+    assert "\\<ben & co>" in md and "&lt;" not in md and "&amp;" not in md
+    md = markdown(injected)
+    assert INJECTED in md  # in the failed check's code span
+    assert "> Note: \\<script>alert(1)\\</script> a\\<b && c>d" in md  # prose: "\<" where "<" would open a tag
+    for entity in ENTITIES:
+        assert entity not in md, entity
+
+
+def test_markdown_renders_as_written(buggy, special):
+    """A Markdown renderer shows the text as written: no script, no entity shown, the table intact."""
+    page = rendered(markdown(special))
+    assert "<script" not in page and "<co>" not in page and "<b>" not in page
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", page))  # what a reader sees
+    for shown in (MESSAGE, FIX_FIRST, "O'Brien & <co>", 'is "finite" at |z| = 1000', "line 1 <b>\n```\n# line 3",
+                  "Note: a < b & c > d, <script>alert(2)</script> 'quoted' \"too\""):
+        assert shown in text, shown
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+    assert len(rows) == 1 + len(ITEMS) + 2  # header, every item, "a|b", total
+    assert all(len(re.findall(r"<t[hd]", row)) == 4 for row in rows)
+    assert "<td>a|b</td>" in page
+    page = rendered(markdown(buggy))
+    assert "<h3>gradient — 0.75 / 3</h3>" in page and "&lt;ben &amp; co&gt;" in page
+    assert "<code>gradient(w, x, t) for N = " in page
 
 
 def test_unreadable_submission_shows_status_and_reason(unreadable):
@@ -125,7 +198,7 @@ def test_unreadable_submission_shows_status_and_reason(unreadable):
 
 def test_no_hidden_test_code_and_no_script(full, buggy, unreadable, injected):
     for result in (full, buggy, unreadable, injected):
-        for kind, text in both(result).items():
+        for kind, text in {"markdown rendered": rendered(markdown(result)), "html": html(result)}.items():
             for bad in FORBIDDEN:
                 assert bad not in text, (kind, bad)
 
