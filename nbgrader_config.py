@@ -5,6 +5,15 @@ import sys
 ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, ROOT)  # so nbgrader finds the kit's own preprocessors
 
+# nbgrader runs some of its tools as commands found on PATH: `alembic` when it creates
+# gradebook.db (nbgrader/api.py). Run as `.venv/bin/nbgrader` with the venv not on PATH (as
+# the README prints it), that fails with "No such file or directory: 'alembic'". This file runs
+# inside nbgrader's own process, so put the folder of the interpreter running nbgrader (the
+# venv's bin, where pip installed alembic beside nbgrader) first on PATH.
+BIN = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != BIN:
+    os.environ["PATH"] = os.pathsep.join(filter(None, [BIN, os.environ.get("PATH", "")]))
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearSolutions,
