@@ -30,7 +30,7 @@ class KernelStudent(Student):
     def batch(self, specs, timeout=None):  # no time limit in the kernel: nbgrader's cell timeout applies
         answers = [student_runner.run_call(self.namespace, copy.deepcopy(spec)) for spec in specs]
         # The same boundary as the sandbox: whatever comes back is re-read as arrays and numbers.
-        return wire.unpack(wire.pack(answers)[8:])
+        return wire.unpack(wire.pack(answers)[wire.HEADER_BYTES:])
 
     def prefetch(self, specs):
         """Nothing to save in the kernel: each call runs directly when a check makes it."""

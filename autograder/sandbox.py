@@ -200,7 +200,7 @@ class Sandbox:
         return bytes(data)
 
     def _read_frame(self, deadline):
-        size = int.from_bytes(self._read_exact(8, deadline), "big")
+        size = wire.frame_size(self._read_exact(wire.HEADER_BYTES, deadline))
         if size > self.limits.answer_bytes:
             raise SandboxFailure("protocol", f"Your code returned {size / 2**20:.0f} MiB of data, more than "
                                  f"the {self.limits.answer_bytes / 2**20:.0f} MiB limit")

@@ -64,23 +64,9 @@ class LazyModule(types.ModuleType):
         return dir(self._load())
 
 
-def read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
 def read_request():
     """The next request from the grader, or None when it closed the pipe."""
-    head = read_exact(REQUESTS, 8)
-    if head is None:
-        return None
-    return wire.unpack(read_exact(REQUESTS, int.from_bytes(head, "big")))
+    return wire.read_frame(REQUESTS)
 
 
 def error_summary(err):
@@ -206,9 +192,11 @@ def run_batch(namespace, calls, timeout):
         if not chunk:
             break
         data += chunk
-        while relayed < len(calls) and len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "big"):
-            size = 8 + int.from_bytes(data[:8], "big")  # a whole frame: pass it on
-            os.write(ANSWERS, bytes(data[:size]))
+        while relayed < len(calls):
+            size = wire.frame_end(data)
+            if size is None:
+                break
+            os.write(ANSWERS, bytes(data[:size]))  # a whole frame: pass it on
             del data[:size]
             relayed += 1
             deadline = time.monotonic() + timeout

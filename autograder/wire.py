@@ -2,7 +2,8 @@
 
 Nothing is ever pickled. A value is encoded as JSON whose arrays are replaced by
 ``{"nd": i}``, the index of an ``.npy`` blob (written and read with allow_pickle=False).
-A frame on a pipe is an 8-byte length, then the JSON header, then the blobs.
+A frame on a pipe is an 8-byte length (``HEADER_BYTES``, big-endian), then the JSON header,
+then the blobs. That framing lives here only: ``frame_size``, ``frame_end`` and ``read_frame``.
 
 This module is copied into the sandbox and runs there too: it needs only the standard
 library and NumPy.
@@ -14,6 +15,7 @@ import struct
 import numpy as np
 
 NUMBER_KINDS = "biuf"  # bool, int, unsigned, float: the only arrays that cross the boundary
+HEADER_BYTES = 8  # a frame starts with the length of its payload, big-endian
 
 
 class WireError(Exception):
@@ -63,7 +65,21 @@ def pack(message):
     header = json.dumps({"body": encode_value(message, blobs),
                          "sizes": [len(b) for b in blobs]}).encode()
     payload = struct.pack(">I", len(header)) + header + b"".join(blobs)
-    return struct.pack(">Q", len(payload)) + payload
+    return len(payload).to_bytes(HEADER_BYTES, "big") + payload
+
+
+def frame_size(header):
+    """The payload length a frame's first HEADER_BYTES bytes announce."""
+    return int.from_bytes(header, "big")
+
+
+def frame_end(data):
+    """The length of the whole frame at the start of ``data``, or None while ``data`` holds
+    less than that."""
+    if len(data) < HEADER_BYTES:
+        return None
+    end = HEADER_BYTES + frame_size(data[:HEADER_BYTES])
+    return end if len(data) >= end else None
 
 
 def unpack(payload):
@@ -83,6 +99,28 @@ def unpack(payload):
         raise
     except Exception as err:  # struct, unicode, JSON, numpy header errors: all malformed
         raise WireError(f"unreadable frame ({type(err).__name__})") from err
+
+
+def read_exact(fd, n):
+    """Exactly ``n`` bytes from the file descriptor ``fd``, or None when it closes first."""
+    import os
+
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    """The message of the next frame on ``fd`` (blocking), or None when it closed first."""
+    header = read_exact(fd, HEADER_BYTES)
+    if header is None:
+        return None
+    return unpack(read_exact(fd, frame_size(header)))
 
 
 def write_frame(fd, message):

@@ -166,11 +166,6 @@ def expect_parts(value, names, shapes, n, what):
     return parts
 
 
-def any_nn(value, n):
-    parts = value.values() if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else [value]
-    return any(np.shape(p) == (n, n) for p in parts)
-
-
 # --- LinearUpdate.backward ----------------------------------------------------------------------
 
 LINEAR_DIMS = ((5, 3, 7), (4, 6, 9), (7, 2, 5))  # (n_in, n_out, N): all distinct
@@ -1219,7 +1214,7 @@ def expect_momentum_pair(value, shapes, what):
             raise CheckFailed(f"{name} from {what} has the keys {sorted(d)}; expected those of params, "
                               f"{sorted(shapes)}.")
         for k, shape in shapes.items():
-            expect_shape(d[k], shape, f"{name}['{k}'] from {what}", "It should have the shape of params['{k}'].")
+            expect_shape(d[k], shape, f"{name}['{k}'] from {what}", f"It should have the shape of params['{k}'].")
     return value
 
 
@@ -1381,7 +1376,7 @@ def run_train(student, params, data, settings=None, dims=TRAIN_DIMS, return_args
     """(history, trained parameters or None, the answer) of the student's train."""
     answer = student.batch([train_spec(params, data, settings, dims, return_args)], timeout)[0]
     history = student.value("train", answer)
-    after = (answer.get("attributes") or answer.get("attributes_after") or {}).get("0")
+    after = (answer.get("attributes") or {}).get("0")
     trained = {k: after.get(ATTRIBUTE_OF[k]) for k in PARAM_KEYS} if isinstance(after, dict) else None
     return history, trained, answer
 
@@ -1476,10 +1471,7 @@ def train_composite(student, params, data, settings, body, dims=TRAIN_DIMS):
         if status == "broken":
             return
         if status == "ok":
-            try:
-                history, trained, _ = run_train(student, params, data, settings, dims)
-            except CheckFailed:
-                raise
+            history, trained, _ = run_train(student, params, data, settings, dims)
             if train_matches(history, trained, want):
                 return
         raise
