@@ -58,9 +58,10 @@ def settled(done, seconds=5.0):
     return sandbox_processes()
 
 
-def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS):
+def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS, before_stop=None):
     """Grade a release notebook (logistic honest) plus ``hostile_cells``; check the aftermath:
-    no process, folder, mount or cgroup of the sandbox is left, and the score is at most ``most``."""
+    no process, folder, mount or cgroup of the sandbox is left, and the score is at most ``most``.
+    ``before_stop(runner)`` looks at the warm runner before it is stopped."""
     path = release_submission(tmp_path, A, replace={**HONEST, **(replace or {})}, append=list(hostile_cells))
     scratch_root = tmp_path / "scratch"
     scratch_root.mkdir()
@@ -73,6 +74,8 @@ def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS):
         elapsed = time.monotonic() - started
     assert elapsed < TIME_BOUND, f"grading took {elapsed:.0f} s\n{report(result)}"
     runner = current_warm_runner()
+    if before_stop is not None:
+        before_stop(runner)
     left = settled(lambda: len(sandbox_processes()) <= (1 if runner.alive() else 0))
     if runner.alive():  # the runner survived the submission: it is all that is left, and its home is empty
         assert len(left) == 1 and b"serve" in open(f"/proc/{left[0]}/cmdline", "rb").read(), \
@@ -168,25 +171,23 @@ EIGHT_CHILDREN_OF_600_MB = code("""
 """)
 
 
-def own_oom_kills():
-    """OOM kills counted in the grader's own memory cgroup (what the machine, not a sandbox, stopped)."""
-    from autograder.sandbox_budget import _parent_folders
-
-    version, parents = _parent_folders()
-    text = (parents[0] / ("memory.events" if version == 2 else "memory.oom_control")).read_text()
-    return int(dict(line.split() for line in text.splitlines())["oom_kill"])
+def available_memory():
+    with open("/proc/meminfo") as f:
+        return int(dict(line.split(":") for line in f)["MemAvailable"].split()[0]) << 10
 
 
 def test_eight_children_of_600_MB_are_stopped_by_the_sandboxs_budget_not_by_the_machine(tmp_path):
-    """4.8 GB in all, each child well under any per-process limit: only a budget of the whole
-    sandbox (2 GiB by default) stops it. The grader and the next submission are unharmed."""
+    """4.8 GB in all, each child well under any per-process limit, on a machine that has the
+    memory: only a budget of the whole sandbox (2 GiB by default) stops it, and its cgroup
+    counts the kill. The grader and the next submission are unharmed."""
     assert Limits().memory_bytes == 2 << 30
-    machine_kills = own_oom_kills()
-    result = grade_hostile(tmp_path, [EIGHT_CHILDREN_OF_600_MB])
+    assert available_memory() > 8 * 600 * 2**20 + (2 << 30), "this machine could not hold the 8 children"
+    kills = []
+    result = grade_hostile(tmp_path, [EIGHT_CHILDREN_OF_600_MB], before_stop=lambda r: kills.append(r.oom_kills()))
     assert result.status == "memory" and result.score == 0, report(result)
     assert "more than the 2 GiB of memory that all its processes may use together" in result.output
     assert "code cell" in result.output
-    assert own_oom_kills() == machine_kills  # the sandbox's cgroup fired, not the grader's own
+    assert kills[0] >= 1  # the sandbox's own cgroup stopped it, and its runner lived on
     (tmp_path / "next").mkdir()
     after = grade_hostile(tmp_path / "next", [])
     assert after.status == "graded" and after.score == pytest.approx(HONEST_POINTS), report(after)
