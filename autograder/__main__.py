@@ -16,8 +16,9 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from autograder.batch import Job, grade_batch  # noqa: E402
+from autograder.batch import Job, SharedResultFolder, check_result_folders, grade_batch  # noqa: E402
 from autograder.cluster import ClusterError  # noqa: E402
+from autograder.course import notebook_name  # noqa: E402
 from autograder.feedback import write_feedback  # noqa: E402
 from autograder.grading import grade_notebook  # noqa: E402
 from autograder.reports import summary_table, write_gradescope_json, write_grades_csv  # noqa: E402
@@ -27,15 +28,19 @@ from autograder.sandbox import isolation_available, warn_if_not_isolated  # noqa
 def find_submissions(paths):
     """(student, assignment or None, notebook) for each notebook named or found.
 
-    A folder is read in nbgrader's layout submitted/<student>/<assignment>/<notebook>.ipynb;
-    a file's student is the name of the folder that holds it.
+    A folder is read in nbgrader's layout submitted/<student>/<assignment>/<notebook>.ipynb,
+    where a student may hand in other notebooks beside the assignment's: when the folder holds
+    <assignment>.ipynb, only that one is graded. A file's student is the name of the folder
+    that holds it.
     """
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            for notebook in sorted(path.glob("*/*/*.ipynb")):
-                if ".ipynb_checkpoints" not in notebook.parts:
-                    found.append((notebook.parent.parent.name, notebook.parent.name, notebook))
+            for folder in sorted({n.parent for n in path.glob("*/*/*.ipynb") if ".ipynb_checkpoints" not in n.parts}):
+                notebooks = sorted(folder.glob("*.ipynb"))
+                own = folder / notebook_name(folder.name)
+                for notebook in [own] if own in notebooks else notebooks:
+                    found.append((folder.parent.name, folder.name, notebook))
         else:
             found.append((path.resolve().parent.name, None, path))
     return found
@@ -61,6 +66,10 @@ def grade_command(args):
     else:
         jobs = [Job(student, args.assignment or assignment, notebook) for student, assignment, notebook in submissions]
         try:
+            check_result_folders(jobs, args.out)  # before anything is graded
+        except SharedResultFolder as err:
+            sys.exit(f"refusing to grade: {err}")
+        try:
             results, reused = grade_batch(jobs, args.out, args.workers, isolation, args.regrade,
                                           scheduler=args.scheduler, require_isolation=args.require_sandbox)
         except ClusterError as err:
@@ -72,8 +81,9 @@ def grade_command(args):
         if not args.results:
             if reused:
                 print(f"{reused} submission(s) unchanged since the last run: their results were kept.")
-            print(f"Results in {args.out}/<student>/<assignment>/ (results.json, feedback.md, feedback.html) "
-                  f"and {args.out}/grades.csv")
+            out = Path(args.out)  # no "graded//<student>" when OUT ends with a slash
+            print(f"Results in {out / '<student>' / '<assignment>'}/ (results.json, feedback.md, feedback.html) "
+                  f"and {out / 'grades.csv'}")
 
 
 def sync_command(args):

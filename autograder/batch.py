@@ -62,6 +62,30 @@ def result_folder(out, job):
     return Path(out) / job.student / job.resolved_assignment
 
 
+class SharedResultFolder(ValueError):
+    """Two notebooks of one batch would be graded into one results folder."""
+
+
+def shared_result_folders(jobs, out):
+    """{results folder: [notebooks]} of every folder that more than one notebook would write."""
+    notebooks = {}  # {folder: {real path: notebook}}: one file named twice is one notebook
+    for job in jobs:
+        notebooks.setdefault(result_folder(out, job), {}).setdefault(os.path.realpath(job.notebook), Path(job.notebook))
+    return {folder: list(found.values()) for folder, found in notebooks.items() if len(found) > 1}
+
+
+def check_result_folders(jobs, out):
+    """Raise SharedResultFolder, naming the notebooks, when one's results would overwrite another's."""
+    shared = shared_result_folders(jobs, out)
+    if shared:
+        lines = [f"  {folder}/: {', '.join(map(str, notebooks))}" for folder, notebooks in shared.items()]
+        raise SharedResultFolder(
+            "these notebooks are of one student and assignment, and one's results would overwrite the "
+            "other's:\n" + "\n".join(lines) + "\nGive one notebook per student and assignment (the student "
+            "is the folder that holds the notebook; --assignment sets the assignment of all of them). "
+            "Nothing was graded.")
+
+
 def load_saved(folder, key):
     """The saved SubmissionResult of ``folder`` if its fingerprint is ``key``, else None."""
     try:
@@ -150,8 +174,10 @@ def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.
     """SubmissionResults of ``jobs`` in order, and how many were reused from an earlier run.
 
     Submissions are graded by ``workers`` local processes, or on the Dask cluster whose
-    scheduler is at ``scheduler`` (see autograder.cluster).
+    scheduler is at ``scheduler`` (see autograder.cluster). Raises SharedResultFolder, before
+    grading anything, when two notebooks would write one results folder.
     """
+    check_result_folders(jobs, out)
     graders = {a: grader_fingerprint(a) for a in {j.resolved_assignment for j in jobs}}
     keys = [fingerprint(job, graders[job.resolved_assignment]) for job in jobs]
     results = [None if regrade else load_saved(result_folder(out, job), key) for job, key in zip(jobs, keys)]

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from autograder.course import ASSIGNMENTS  # noqa: E402
 from tests.submissions import cell_source, release_submission, submission  # noqa: E402
 
-ASSIGNMENTS = ("logistic_regression", "hidden_layer", "digits_mlp")
 CHEAT = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
 
 

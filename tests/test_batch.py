@@ -3,6 +3,7 @@ import json
 import multiprocessing
 import os
 import pty
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from autograder.batch import Job, cpus_for, grade_batch, process_pool
+from autograder.batch import Job, SharedResultFolder, check_result_folders, cpus_for, grade_batch, process_pool
 from autograder.grading import grade_notebook
 from conftest import ROOT
 from submissions import mutate, release_submission, submission
@@ -172,3 +173,41 @@ def test_the_progress_bar_shows_on_a_terminal_only(small_class, tmp_path):
     assert done.returncode == 0
     text = screen.decode(errors="replace")
     assert "4/4 graded, 1 ungradeable" in text and "ETA" in text and "\r[" in text
+
+
+def test_two_notebooks_of_one_student_and_assignment_are_refused_up_front(small_class, tmp_path):
+    """`grade alice/hw2.ipynb alice/other.ipynb --assignment A` would write both to OUT/alice/A/."""
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    for name in ("hw2.ipynb", "other.ipynb"):
+        shutil.copy(small_class / "ada" / A / f"{A}.ipynb", alice / name)
+    shutil.copytree(small_class / "ben", tmp_path / "ben")
+    out = tmp_path / "graded"
+    done = cli(alice / "hw2.ipynb", alice / "other.ipynb", tmp_path / "ben" / A / f"{A}.ipynb",
+               "--out", f"{out}/", "--assignment", A)
+    assert done.returncode != 0
+    assert f"{out}/alice/{A}/: {alice / 'hw2.ipynb'}, {alice / 'other.ipynb'}" in done.stderr, done.stderr
+    assert "Nothing was graded" in done.stderr and str(tmp_path / "ben") not in done.stderr
+    assert not out.exists()  # nothing graded, not even ben's
+    with pytest.raises(SharedResultFolder, match="hw2.ipynb, .*other.ipynb"):  # the API refuses too
+        grade_batch([Job("alice", A, alice / "hw2.ipynb"), Job("alice", A, alice / "other.ipynb")], out)
+    # nbgrader's layout: a scratch notebook beside submitted/<student>/<assignment>/<assignment>.ipynb
+    # is not graded; two notebooks of which neither is the assignment's are refused the same way
+    shutil.copy(alice / "hw2.ipynb", tmp_path / "ben" / A / "scratch.ipynb")
+    done = cli(tmp_path / "ben" / "..", "--out", out, "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*/results.json")) == [f"ben/{A}/results.json"]
+    shutil.rmtree(out)
+    (tmp_path / "ben" / A / f"{A}.ipynb").rename(tmp_path / "ben" / A / "mine.ipynb")
+    done = cli(tmp_path, "--out", out)
+    assert done.returncode != 0 and f"{out}/ben/{A}/: " in done.stderr and not out.exists()
+    # one notebook named twice is one submission, not a clash
+    twice = [Job("alice", A, alice / "hw2.ipynb"), Job("alice", A, alice / ".." / "alice" / "hw2.ipynb")]
+    assert check_result_folders(twice, out) is None
+
+
+def test_the_summary_names_the_results_folder_without_a_double_slash(small_class, tmp_path):
+    done = cli(small_class / "dee" / A / f"{A}.ipynb", "--out", f"{tmp_path / 'graded'}/")  # unreadable: quick
+    assert done.returncode == 0, done.stderr
+    assert f"Results in {tmp_path / 'graded'}/<student>/<assignment>/ " in done.stdout
+    assert f"and {tmp_path / 'graded'}/grades.csv" in done.stdout and "//" not in done.stdout

@@ -120,8 +120,8 @@ def test_buggy_gradient_shows_scores_table_and_diagnosis(buggy):
     assert md.count(FIX_FIRST) == 1 and "&#x27;" not in md
     assert page.count(FIX_FIRST.replace("'", "&#x27;")) == 1 and FIX_FIRST not in page
     assert "| item | score | max | result |" in md
-    for item, score, max_score in [("logistic", 2, 2), ("loss", 2, 2), ("gradient", 0.75, 3),
-                                   ("delta_w", 1, 1), ("xor_feature_weights", 2, 2)]:
+    for item, max_score in ((g.name, g.points) for g in ASSIGNMENTS[ASSIGNMENT]):
+        score = 0.75 if item == "gradient" else max_score  # the bug costs gradient 2.25 of its 3 points
         assert re.search(rf"\| {item} \| {score:g} \| {max_score:g} \|", md), item
         assert re.search(rf'<th scope="row">{item}</th><td class="num">{score:g}</td>'
                          rf'<td class="num">{max_score:g}</td>', page), item

@@ -8,6 +8,7 @@ import ast
 import numpy as np
 import pytest
 
+from autograder.course import ASSIGNMENTS
 from autograder.grading import assignment_modules, code_to_run, lazy_modules, source_notebook
 from autograder.lazy_imports import unused_module_imports, with_lazy_imports
 from autograder.sandbox import Sandbox
@@ -47,7 +48,7 @@ def test_offsets_count_bytes_not_characters():
 
 
 def test_the_course_imports_its_plotting_libraries_lazily():
-    for assignment in ("logistic_regression", "hidden_layer", "digits_mlp"):
+    for assignment in ASSIGNMENTS:
         assert "plt" in lazy_modules(assignment)
         assert assignment_modules(assignment) == ("numpy",)  # the warm runner preloads only numpy
         setup = code_to_run(source_notebook(assignment), assignment)[0]

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course import ASSIGNMENTS
 from conftest import NBGRADER, ROOT, course_copy
 from submissions import build, cell_source, load_notebook, mutate
 
 A = "logistic_regression"
 COURSE_ID = "nn-from-scratch"
-CHEAT = '''
+FULL_MARKS = {g.name: float(g.points) for g in ASSIGNMENTS[A]}
+CHEAT = f'''
 import autograder.in_kernel as checks
-checks.hidden_score = lambda item, namespace: {"logistic": 2.0, "loss": 2.0, "gradient": 3.0,
-                                               "delta_w": 1.0, "xor_feature_weights": 2.0}[item]
+checks.hidden_score = lambda item, namespace: {FULL_MARKS!r}[item]
 '''
 EXPECTED = {"alice": 10.0, "ben": 7.75, "eve": 2.0, "dee": 0.0}
 
@@ -29,8 +30,7 @@ EXPECTED = {"alice": 10.0, "ben": 7.75, "eve": 2.0, "dee": 0.0}
 def student_notebooks():
     """What each student hands in, built from the release they fetched."""
     release = load_notebook(A, "release")
-    solutions = {g: cell_source(A, g) for g in ("logistic-solution", "loss-solution", "gradient-solution",
-                                                "delta_w-solution", "xor_feature_weights-solution")}
+    solutions = {f"{g.name}-solution": cell_source(A, f"{g.name}-solution") for g in ASSIGNMENTS[A]}
     # alice is correct, and leaves a warning and a debug print to stderr in her gradient
     # (the checks capture them; tests/test_nbgrader_steps.py covers stderr in a test cell).
     alice = {**solutions, **mutate(A, "gradient-solution", (
