@@ -13,22 +13,29 @@ nbgrader-sync`` re-grades in the sandbox and overwrites these scores.
 """
 import copy
 
-from autograder import student_runner, wire
+from autograder import stand_ins, student_runner, wire
 from autograder.course import ASSIGNMENTS
 from autograder.grading import points
 from autograder.hidden_suite import run_hidden_suite
+from autograder.sandbox import Limits
 from autograder.student import Student
 
 
 class KernelStudent(Student):
-    """Calls into a live namespace, answering as the sandbox would: plain numbers only."""
+    """Calls into a live namespace, answering as the sandbox would: plain numbers only.
 
-    def __init__(self, namespace):
-        super().__init__(sandbox=None)
+    A call's stand-ins are in place for that call only, answered by the reference of
+    ``assignment`` (or by ``stand_in``) through the same frames as in the sandbox."""
+
+    def __init__(self, namespace, assignment=None, stand_in=None):
+        super().__init__(sandbox=None, assignment=assignment, stand_in=stand_in)
         self.namespace = namespace
+        self.ask = stand_ins.kernel_asker(self.stand_in, Limits().answer_bytes) if self.stand_in else None
 
     def batch(self, specs, timeout=None):  # no time limit in the kernel: nbgrader's cell timeout applies
-        answers = [student_runner.run_call(self.namespace, copy.deepcopy(spec)) for spec in specs]
+        if self.ask is None and any(spec.get("stand_ins") for spec in specs):
+            raise ValueError("calls with stand_ins need a stand_in responder")
+        answers = [student_runner.run_call(self.namespace, copy.deepcopy(spec), ask=self.ask) for spec in specs]
         # The same boundary as the sandbox: whatever comes back is re-read as arrays and numbers.
         return wire.unpack(wire.pack(answers)[wire.HEADER_BYTES:])
 
@@ -57,7 +64,7 @@ def feedback(tests):
 def hidden_score(item, namespace):
     """Run the hidden checks of ``item`` on ``namespace``; print feedback, return the score."""
     assignment = assignment_of_item(item)
-    tests = points(run_hidden_suite(assignment, KernelStudent(namespace), items={item}), assignment)
+    tests = points(run_hidden_suite(assignment, KernelStudent(namespace, assignment), items={item}), assignment)
     tests = [t for t in tests if t.item == item]
     maximum = next(g.points for g in ASSIGNMENTS[assignment] if g.name == item)
     # nbgrader rejects a partial score above the cell's points: no float noise over the top.

@@ -26,7 +26,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from autograder import wire
+from autograder import stand_ins, wire
 from autograder.sandbox_budget import CGROUP_PREFIX, Cgroup, Tmpfs
 from autograder.warm_runner import RunnerLost, warm_runner
 
@@ -232,14 +232,21 @@ class Sandbox:
         return SandboxFailure("crashed", f"Your Python process exited (status {code}); "
                               "do not call exit(), sys.exit() or os._exit() in the notebook")
 
-    def call_batch(self, calls, timeout=None):
+    def call_batch(self, calls, timeout=None, stand_in=None):
         """Answers (list of dicts) of ``calls``, run one after another in a fresh fork, each
         within ``timeout`` seconds (default: the per-call limit).
 
-        Each answer has ``ok`` (the value), or ``raised``/``message``/``where``, or
-        ``missing`` (name not defined), or ``unsendable``. Raises SandboxFailure when a call
+        Each answer has ``ok`` (the value), or ``raised``/``message``/``where``/``function``,
+        or ``missing`` (name not defined), or ``unsendable``. Raises SandboxFailure when a call
         ends or hangs the process; its ``answered`` holds the answers of the calls before it.
+
+        A call with ``stand_ins`` needs ``stand_in(request) -> answer dict`` (e.g.
+        stand_ins.reference_answer): it answers the requests of the call's stand-ins, within
+        the call's time limit. A request for a name the call does not list, or a malformed
+        one, is a protocol failure.
         """
+        if stand_in is None and any(isinstance(call, dict) and call.get("stand_ins") for call in calls):
+            raise ValueError("calls with stand_ins need a stand_in responder")
         if self.fatal is not None:
             raise self.fatal
         if time.monotonic() - self.started_at > self.limits.submission_seconds:
@@ -249,13 +256,24 @@ class Sandbox:
             self.start()
         timeout = timeout or self.limits.call_seconds
         answers = []
+        unread_reply = False  # a stand-in's reply the process may not have read: it would be on REQUESTS
         try:
             wire.write_frame(self.req_w, {"calls": calls, "timeout": timeout})
+            deadline = time.monotonic() + timeout + 2.0
             while len(answers) < len(calls):
-                frame = self._read_frame(time.monotonic() + timeout + 2.0)
+                frame = self._read_frame(deadline)
+                if not isinstance(frame, dict):
+                    break
+                if frame.get("event") == "stand_in":
+                    unread_reply = False  # the process asks again: it read the last reply
+                    self._answer_stand_in(frame, calls[len(answers)], stand_in, deadline)
+                    unread_reply = True
+                    continue
                 if frame.get("event") != "answer" or not isinstance(frame.get("answer"), dict):
                     break
+                unread_reply = False
                 answers.append(frame["answer"])
+                deadline = time.monotonic() + timeout + 2.0
             self._check_memory()
         except BrokenPipeError:
             failure = self._death()
@@ -264,14 +282,41 @@ class Sandbox:
         except SandboxFailure as failure:
             self.kill()
             raise SandboxFailure(failure.kind, str(failure), answers) from None
+        except BaseException:  # the grader's own error (a stand-in's responder, say): out of step
+            self.kill()
+            raise
         if len(answers) == len(calls):
             return answers
+        if unread_reply:
+            self.kill()  # the next batch must not start with a stand-in's reply on its request pipe
+        frame = frame if isinstance(frame, dict) else {}
         if frame.get("event") == "batch_failed" and frame.get("reason") == "timeout":
             raise SandboxFailure("timeout", f"Your code did not finish within {timeout:g} s", answers)
         if frame.get("event") == "batch_failed":
             raise SandboxFailure("crashed", f"Your code ended its process ({frame.get('reason')})", answers)
         self.kill()  # out of step with the process: start afresh
         raise SandboxFailure("protocol", "The answer from your code was malformed", answers)
+
+    def _answer_stand_in(self, request, call, stand_in, deadline):
+        """Send the answer of ``stand_in`` to a stand-in's ``request`` made during ``call``,
+        on the request pipe, before ``deadline``."""
+        if not (isinstance(request.get("name"), str) and request["name"] in (call.get("stand_ins") or ())
+                and isinstance(request.get("args"), list) and isinstance(request.get("kwargs"), dict)
+                and (request.get("self") is None or isinstance(request.get("self"), dict))):
+            raise SandboxFailure("protocol", "The answer from your code was malformed")
+        reply = memoryview(stand_ins.reply_frame(stand_in(request), self.limits.answer_bytes))
+        os.set_blocking(self.req_w, False)  # a process that does not read must not hang the grader
+        try:
+            while reply:
+                _, writable, _ = select.select([], [self.req_w], [], max(deadline - time.monotonic(), 0))
+                if not writable:
+                    raise SandboxFailure("timeout", "Your code did not finish in time")
+                try:
+                    reply = reply[os.write(self.req_w, reply):]
+                except BlockingIOError:
+                    pass
+        finally:
+            os.set_blocking(self.req_w, True)
 
 
 def warn_if_not_isolated(isolation, require_isolation):

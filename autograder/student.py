@@ -4,16 +4,18 @@ Every call goes to the sandboxed student process; a failure comes back as CheckF
 with a sentence for the student, never as a traceback of the grader.
 """
 import copy
+import functools
 
 import numpy as np
 
+from autograder import stand_ins as reference_stand_ins
 from autograder import wire
 from autograder.checks import CheckFailed, NotImplementedYet
 from autograder.sandbox import SandboxFailure
 
 
 def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_objects=None,
-              return_attributes=None, overflow_is_error=False):
+              return_attributes=None, overflow_is_error=False, stand_ins=()):
     """One call, as the runner expects it (see student_runner.run_call).
 
     ``target`` is "function" or "Class.method" (the object is built with ``init`` and then
@@ -21,6 +23,8 @@ def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_
     "set"}} builds objects in the student process to pass as those arguments;
     ``return_attributes`` {index: [paths]} reads their attributes back after the call.
     ``overflow_is_error`` runs the call under np.errstate(over="raise").
+    ``stand_ins`` ["logistic", "LinearUpdate.backward", ...]: graded names the call's code uses
+    that answer as the course's reference does, whatever the student wrote (autograder/stand_ins.py).
     """
     spec = {"target": target, "args": [np.asarray(a) if isinstance(a, np.ndarray) else a for a in args]}
     if init:
@@ -35,6 +39,8 @@ def call_spec(target, args=(), init=(), attributes=None, return_args=False, arg_
         spec["return_attributes"] = {str(i): list(p) for i, p in return_attributes.items()}
     if overflow_is_error:
         spec["numpy_errors"] = {"over": "raise"}
+    if stand_ins:
+        spec["stand_ins"] = list(stand_ins)
     return spec
 
 
@@ -54,11 +60,17 @@ class Student:
     the item's other calls run one fork each instead (see ``_fetch``). So the answers are the
     same as one fork per batch, but for state that a repeated call cannot show (a cache keyed
     on the input's shape, say), which is seen by the later calls of its own item only.
+
+    Calls with stand-ins get their answers from ``stand_in(request) -> answer`` (default: the
+    reference solution of ``assignment``, see autograder/stand_ins.py).
     """
 
-    def __init__(self, sandbox, plan=None):
+    def __init__(self, sandbox, plan=None, assignment=None, stand_in=None):
         self.sandbox = sandbox
         self.plan = plan or {}
+        if stand_in is None and assignment is not None:
+            stand_in = functools.partial(reference_stand_ins.reference_answer, assignment)
+        self.stand_in = stand_in
         self.answered = {}  # the batch's wire bytes -> its answers
         self.item = None  # the graded item being checked
         self.asked = {}  # item -> {wire bytes: specs}: the batches its checks asked for
@@ -67,6 +79,12 @@ class Student:
     @staticmethod
     def _key(specs, timeout):
         return wire.pack({"specs": list(specs), "timeout": timeout})
+
+    def _call_batch(self, specs, timeout=None):
+        """The sandbox's answers of ``specs``; their stand-ins, if any, answered by ``stand_in``."""
+        if any(spec.get("stand_ins") for spec in specs):
+            return self.sandbox.call_batch(specs, timeout, stand_in=self.stand_in)
+        return self.sandbox.call_batch(specs, timeout)
 
     def checking(self, item):
         """The hidden suite is about to run a check of ``item``: fetch the item's planned calls."""
@@ -83,7 +101,7 @@ class Student:
             self.asked.setdefault(self.item, {}).setdefault(key, list(specs))
         if key not in self.answered:
             try:
-                self.answered[key] = self.sandbox.call_batch(specs, timeout)
+                self.answered[key] = self._call_batch(specs, timeout)
             except SandboxFailure as failure:
                 self.answered[key] = failure
         if isinstance(self.answered[key], SandboxFailure):
@@ -149,7 +167,7 @@ class Student:
         again = [] if len(lead) > 1 else lead[:1]  # a single call is made twice
         failure = None
         try:
-            answers = self.sandbox.call_batch(lead + again + [spec for key in keys[1:] for spec in missing[key]])
+            answers = self._call_batch(lead + again + [spec for key in keys[1:] for spec in missing[key]])
         except SandboxFailure as failed:
             answers, failure = failed.answered, failed
         if len(answers) < len(lead):

@@ -10,9 +10,15 @@ limit itself.
 It starts warm: ``serve`` imports the course's modules once, then forks one process per
 submission (see ``serve``), which runs the cells and answers that submission's batches.
 
+A call may carry stand-ins (``"stand_ins": ["logistic"]``): for that call, those graded names
+are rebound to functions that ask the grader, which answers with the course's reference
+solution (see ``stand_ins_installed``), so a caller is judged on its own code, never on the
+bugs of the graded functions it calls.
+
 Usage: runner.py serve CONTROL_FD PRELOAD_JSON OWN_NAMESPACE.
 """
 import builtins
+import contextlib
 import functools
 import gc
 import importlib
@@ -34,6 +40,7 @@ else:  # a script in the sandbox, beside its copy of wire.py; -P leaves that fol
 
 REQUESTS, ANSWERS = None, None  # file descriptors of the submission being served
 RANDOM_STATE = None  # the random module's state after the notebook ran (a fork reseeds it)
+STAND_IN_REQUESTS = None  # in a batch fork whose calls have stand-ins: the pipe their requests go out on
 EXITING = []  # pids of batch forks that answered and are still being torn down
 
 
@@ -70,13 +77,25 @@ def read_request():
 
 
 def error_summary(err):
-    """Exception type, message and the line in the student's cell where it was raised."""
+    """Exception type, message, the line in the student's cell where it was raised, and the
+    innermost function of the student's it was raised in (``function``: "logistic",
+    "LinearUpdate.backward"; "" at a cell's top level). A stand-in that could not answer
+    adds its graded name (``stand_in``)."""
     where = ""
     for frame in reversed(traceback.extract_tb(err.__traceback__)):
         if frame.filename.startswith("<cell"):
             where = f"{frame.filename[1:-1]}, line {frame.lineno}: {(frame.line or '').strip()}"
             break
-    return {"raised": type(err).__name__, "message": str(err)[:500], "where": where}
+    function, tb = "", err.__traceback__
+    while tb is not None:  # outermost first: the last frame of a cell is the innermost
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<cell"):
+            function = "" if code.co_name == "<module>" else code.co_qualname
+        tb = tb.tb_next
+    summary = {"raised": type(err).__name__, "message": str(err)[:500], "where": where, "function": function}
+    if isinstance(err, StandInFailed):
+        summary["stand_in"] = err.name
+    return summary
 
 
 def run_cells(cells, namespace):
@@ -128,8 +147,138 @@ def numpy_errors(settings):
     return wire.np.errstate(**settings) if settings else contextlib.nullcontext()
 
 
-def run_call(namespace, call):
-    """Result of one call as a wire-safe dict; exceptions become data."""
+class StandInFailed(Exception):
+    """Raised in the student's code by a stand-in whose reference could not compute an answer
+    for what it was given (wrong shapes, say): the caller failed, not the graded name."""
+
+    def __init__(self, name, reason):
+        super().__init__(f"the course's version of `{name}`, which this code calls, could not compute "
+                         f"its answer for the arguments given ({reason})")
+        self.name = name
+
+
+def is_number(value):
+    """A value the stand-ins send as an object's state: a number, or an array of numbers."""
+    if isinstance(value, (bool, int, float, wire.np.integer, wire.np.floating, wire.np.bool_)):
+        return True
+    return isinstance(value, wire.np.ndarray) and value.dtype.kind in wire.NUMBER_KINDS
+
+
+def object_state(obj, module, seen=()):
+    """{"class": name, "attributes": {...}}: the numbers and arrays among ``obj``'s attributes,
+    and, as states of their own, the objects of the notebook's classes (``module`` is the
+    notebook's ``__name__``) it holds. Anything else is left out."""
+    seen = (*seen, id(obj))
+    attributes = {}
+    try:
+        items = list(vars(obj).items())
+    except Exception:  # no __dict__ (or a strange one)
+        items = []
+    for name, value in items:
+        if is_number(value):
+            attributes[str(name)] = value
+        elif (type(value).__module__ == module and not isinstance(value, (type, types.ModuleType))
+              and hasattr(value, "__dict__")
+              and id(value) not in seen and len(seen) < 16):
+            attributes[str(name)] = object_state(value, module, seen)
+    return {"class": type(obj).__name__, "attributes": attributes}
+
+
+def ask_the_grader(request):
+    """The grader's reply to the stand-in request ``request`` (frame bytes): sent on the batch's
+    stand-in pipe, answered on REQUESTS, which no one else reads while a batch runs."""
+    wire.write_all(STAND_IN_REQUESTS, request)
+    reply = wire.read_frame(REQUESTS)
+    if reply is None:  # the grader is gone
+        os._exit(0)
+    return reply
+
+
+def stand_in_answer(name, ask, args, kwargs, state):
+    """What the stand-in of ``name`` returns: the reference's answer for these arguments (and
+    the object's ``state``), obtained by ``ask``; StandInFailed if there is none."""
+    try:
+        request = wire.pack({"event": "stand_in", "name": name, "args": list(args), "kwargs": dict(kwargs),
+                             "self": state})
+    except Exception as err:  # an object or a string array: not numbers
+        raise StandInFailed(name, str(err)) from None
+    reply = ask(request)
+    if isinstance(reply, dict) and "ok" in reply:
+        return reply["ok"]
+    if isinstance(reply, dict) and "raised" in reply:
+        raise StandInFailed(name, f"{reply['raised']}: {reply.get('message', '')}")
+    raise StandInFailed(name, "its answer was malformed")
+
+
+def function_stand_in(name, ask):
+    def stand_in(*args, **kwargs):
+        return stand_in_answer(name, ask, args, kwargs, None)
+    stand_in.__name__ = stand_in.__qualname__ = name
+    return stand_in
+
+
+def method_stand_in(name, ask, module):
+    def stand_in(self, *args, **kwargs):
+        return stand_in_answer(name, ask, args, kwargs, object_state(self, module))
+    stand_in.__name__, stand_in.__qualname__ = name.split(".", 1)[1], name
+    return stand_in
+
+
+_ABSENT = object()
+
+
+@contextlib.contextmanager
+def stand_ins_installed(namespace, names, ask):
+    """For the duration of the block, rebind each graded name of ``names`` in ``namespace`` to a
+    stand-in whose answers come from ``ask(request frame) -> reply``: a function ``f`` becomes
+    ``namespace["f"]``; a method ``Class.method`` is set on the namespace's class (so objects
+    made during the call use it too), unless there is no such class. Everything is restored
+    exactly afterwards, even if the block raises."""
+    undo = []
+    try:
+        for name in names:
+            if "." not in name:
+                undo.append((namespace, name, namespace.get(name, _ABSENT)))
+                namespace[name] = function_stand_in(name, ask)
+                continue
+            class_name, method = name.split(".", 1)
+            cls = namespace.get(class_name)
+            if not isinstance(cls, type):
+                continue  # no such class: the call fails the usual way
+            old = cls.__dict__.get(method, _ABSENT)
+            try:
+                type.__setattr__(cls, method, method_stand_in(name, ask, namespace.get("__name__")))
+            except (TypeError, AttributeError):
+                continue  # a built-in type: not the student's class
+            undo.append((cls, method, old))
+        yield
+    finally:
+        for holder, key, old in reversed(undo):
+            if isinstance(holder, dict):
+                if old is _ABSENT:
+                    holder.pop(key, None)
+                else:
+                    holder[key] = old
+            elif old is _ABSENT:
+                with contextlib.suppress(AttributeError):
+                    type.__delattr__(holder, key)
+            else:
+                type.__setattr__(holder, key, old)
+
+
+def run_call(namespace, call, ask=None):
+    """Result of one call as a wire-safe dict; exceptions become data.
+
+    The call's stand-ins (``call["stand_ins"]``) are in place while it runs; they get their
+    answers from ``ask`` (default: the grader, through ``ask_the_grader``)."""
+    if call.get("stand_ins"):
+        with stand_ins_installed(namespace, call["stand_ins"], ask or ask_the_grader):
+            return call_once(namespace, call)
+    return call_once(namespace, call)
+
+
+def call_once(namespace, call):
+    """``run_call`` without stand-ins."""
     args, kwargs = list(call.get("args", [])), call.get("kwargs", {})
     try:
         function = resolve(namespace, call)
@@ -165,13 +314,25 @@ def run_batch(namespace, calls, timeout):
     The child writes one answer frame per call; each is relayed as soon as it is whole, so
     the grader keeps every answer given before a call hangs or crashes the child. Then a
     ``batch_failed`` frame says how the child failed.
+
+    When calls have stand-ins, the child sends their requests on a second pipe; they are
+    relayed whole, not counted as answers, after every answer the child wrote before them
+    (the answer pipe is drained first: an answer frame is all written before the child can
+    make its next call), and the grader's reply comes to the child on REQUESTS.
     """
+    global STAND_IN_REQUESTS
     while EXITING:  # the forks of earlier batches, which answered and are exiting
         os.waitpid(EXITING.pop(), 0)
     read_end, write_end = os.pipe()
+    ask_end = asked_end = None
+    if any(isinstance(call, dict) and call.get("stand_ins") for call in calls):
+        ask_end, asked_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        if ask_end is not None:
+            os.close(ask_end)
+            STAND_IN_REQUESTS = asked_end
         if RANDOM_STATE is not None:  # Python reseeds `random` in every fork: give back the notebook's state
             import random
 
@@ -181,13 +342,27 @@ def run_batch(namespace, calls, timeout):
         os.close(write_end)  # the answers are complete now, not when this process is torn down
         os._exit(0)
     os.close(write_end)
-    data, relayed, deadline_hit = bytearray(), 0, False
-    deadline = time.monotonic() + timeout  # for the call being run
+    watched = [read_end]
+    if ask_end is not None:
+        os.close(asked_end)
+        watched.append(ask_end)
+    data, asks, relayed, deadline_hit = bytearray(), bytearray(), 0, False
+    deadline = time.monotonic() + timeout  # for the call being run, its stand-ins' answers included
     while relayed < len(calls):
-        ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+        ready, _, _ = select.select(watched, [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             deadline_hit = True
             break
+        if read_end not in ready:  # a stand-in request, and every answer before it relayed
+            chunk = os.read(ask_end, 1 << 20)
+            if not chunk:
+                watched.remove(ask_end)
+                continue
+            asks += chunk
+            while (size := wire.frame_end(asks)) is not None:
+                wire.write_all(ANSWERS, bytes(asks[:size]))
+                del asks[:size]
+            continue
         chunk = os.read(read_end, 1 << 20)
         if not chunk:
             break
@@ -201,8 +376,10 @@ def run_batch(namespace, calls, timeout):
             relayed += 1
             deadline = time.monotonic() + timeout
     os.close(read_end)
+    if ask_end is not None:
+        os.close(ask_end)
     if relayed == len(calls):
-        if data:  # more than its answers: nothing more is read from it
+        if data or asks:  # more than its answers: nothing more is read from it
             os.kill(pid, signal.SIGKILL)
         EXITING.append(pid)  # it may still be exiting: reaped before the next batch, not waited for now
         return

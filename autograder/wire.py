@@ -125,8 +125,13 @@ def read_frame(fd):
 
 def write_frame(fd, message):
     """Write one frame to the file descriptor ``fd``."""
+    write_all(fd, pack(message))
+
+
+def write_all(fd, data):
+    """Write the bytes ``data`` (e.g. a frame from ``pack``) to the file descriptor ``fd``."""
     import os
 
-    data = memoryview(pack(message))
+    data = memoryview(data)
     while data:
         data = data[os.write(fd, data):]
