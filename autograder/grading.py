@@ -2,6 +2,7 @@
 import functools
 from pathlib import Path
 
+from autograder import scoring
 from autograder.course import ASSIGNMENTS
 from autograder.hidden_suite import run_hidden_suite
 from autograder.lazy_imports import unused_module_imports, with_lazy_imports
@@ -20,14 +21,16 @@ def assignment_of(notebook_path):
 
 
 def points(records, assignment):
-    """TestResults with each item's points shared among its checks by weight."""
+    """TestResults with each item's points shared among its checks as the scoring policy says."""
     item_points = {g.name: g.points for g in ASSIGNMENTS[assignment]}
-    totals = {}
-    for record in records:
-        totals[record.item] = totals.get(record.item, 0.0) + record.weight
+    shares = {}
+    for item in dict.fromkeys(r.item for r in records):
+        mine = [r for r in records if r.item == item]
+        for record, share in zip(mine, scoring.points([(r.kind, r.weight) for r in mine], item_points[item])):
+            shares[id(record)] = share
     tests = []
     for record in records:
-        share = item_points[record.item] * record.weight / totals[record.item] if totals[record.item] else 0.0
+        share = shares[id(record)]
         tests.append(TestResult(
             name=f"{record.item}: {record.description}", item=record.item,
             score=share if record.status == "passed" else 0.0, max_score=share,
@@ -72,7 +75,7 @@ def call_plan(assignment, isolation):
             sandbox.start()
         except SandboxFailure as failure:
             raise RuntimeError(f"the source notebook of {assignment} could not be run ({failure})") from None
-        student = Student(sandbox)
+        student = Student(sandbox, assignment=assignment)
         run_hidden_suite(assignment, student)
     return student.asked
 
@@ -114,5 +117,5 @@ def _grade(path, assignment, result, limits, isolation):
             sandbox.start()
         except SandboxFailure as failure:
             return ungradeable(result, failure.kind, f"{failure} Nothing could be graded.")
-        result.tests = points(run_hidden_suite(assignment, Student(sandbox, plan)), assignment)
+        result.tests = points(run_hidden_suite(assignment, Student(sandbox, plan, assignment)), assignment)
     return result

@@ -1,9 +1,10 @@
 """Runs the hidden pytest suite of an assignment against one sandboxed submission.
 
-Each hidden test is one named property of one graded item, declared with ``@check``.
-The checks of an item run in file order and stop at the item's first failure: later
-ones are recorded as "not checked". Only CheckFailed messages reach the student;
-any other exception becomes a plain sentence, never a traceback or the test's source.
+Each hidden test is one named property of one graded item, declared with ``@check`` with
+its kind (autograder/scoring.py). An item's checks run gates first, then value checks, then
+robustness checks, each in file order; which of them are run at all is the scoring policy's
+to say (``scoring.not_checked_because``). Only CheckFailed messages reach the student; any
+other exception becomes a plain sentence, never a traceback or the test's source.
 """
 import os
 import warnings
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder import scoring
 from autograder.checks import CheckFailed, NotImplementedYet
+from autograder.course import ASSIGNMENTS
 
 SUITE_DIR = Path(__file__).resolve().parent / "hidden_tests"
 # pytest's plugins that the hidden suite does not use; some cost time on every submission
@@ -21,13 +24,18 @@ UNUSED_PLUGINS = ("terminal", "cacheprovider", "xdist", "randomly", "unraisablee
                   "legacypath", "tmpdir", "monkeypatch", "recwarn", "capture")
 
 
-def check(item, description, weight=1.0):
+def check(item, description, kind, weight=1.0):
     """Declare a hidden test: it checks ``description`` of the graded name ``item``.
 
-    ``weight`` is its share of the item's points (0 for gate checks such as "runs").
+    ``kind`` is scoring.GATE, VALUE or ROBUSTNESS; ``weight`` is its share of the points its
+    kind carries for the item (see scoring.points).
     """
+    if kind not in scoring.ORDER:
+        raise ValueError(f"{item}: {description}: unknown kind {kind!r}")
+
     def mark(function):
-        function.graded_item, function.description, function.weight = item, description, weight
+        function.graded_item, function.description = item, description
+        function.kind, function.weight = kind, weight
         return function
     return mark
 
@@ -35,8 +43,8 @@ def check(item, description, weight=1.0):
 class Record:
     """The outcome of one hidden test, before points are assigned."""
 
-    def __init__(self, item, description, weight, status, output):
-        self.item, self.description, self.weight = item, description, weight
+    def __init__(self, item, description, kind, weight, status, output):
+        self.item, self.description, self.kind, self.weight = item, description, kind, weight
         self.status, self.output = status, output
 
 
@@ -52,19 +60,32 @@ def failure_text(excinfo):
 class HiddenSuitePlugin:
     """pytest plugin: gives tests the ``student`` fixture and records their outcomes."""
 
-    def __init__(self, student, items=None):
+    def __init__(self, student, order, items=None):
         self._student = student
+        self._order = list(order)  # the graded names in the course's order
         self._items = items
         self.records = []
-        self._first_failure = {}  # item -> description of its first failed check
+        self._failed = {}  # item -> [(kind, description)] of its failed checks so far
+        self._uses = {}  # item -> the graded names it calls (the hidden module's USES)
 
     def pytest_collection_modifyitems(self, config, items):
-        """Keep only the checks of the requested graded names (all when none were named)."""
-        if self._items is None:
-            return
-        keep = [i for i in items if getattr(getattr(i, "function", None), "graded_item", None) in self._items]
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
+        """Keep only the checks of the requested graded names (all when none were named), and
+        order them by graded item in the course's order, then by kind (gates, values,
+        robustness), then as written."""
+        if self._items is not None:
+            keep = [i for i in items if getattr(getattr(i, "function", None), "graded_item", None) in self._items]
+            config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+            items[:] = keep
+        unknown = {i.function.graded_item for i in items} - set(self._order)
+        if unknown:
+            raise RuntimeError(f"hidden checks of names the course does not grade: {sorted(unknown)}")
+        for test in items:
+            self._uses[test.function.graded_item] = uses = tuple(getattr(test.module, "USES", {}).get(
+                test.function.graded_item, ()))
+            later = [name for name in uses if self._order.index(name) > self._order.index(test.function.graded_item)]
+            if later:  # its own calls must all be answered before a stand-in of it exists (docs/scoring.md)
+                raise RuntimeError(f"{test.function.graded_item} uses {later}, which the course grades after it")
+        items.sort(key=lambda i: (self._order.index(i.function.graded_item), scoring.ORDER.index(i.function.kind)))
 
     @pytest.fixture
     def student(self):
@@ -73,9 +94,10 @@ class HiddenSuitePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
         graded = getattr(item.function, "graded_item", None)
-        if graded in self._first_failure:
-            pytest.skip(f"Not checked: fix '{self._first_failure[graded]}' first.")
-        self._student.checking(graded)
+        reason = scoring.not_checked_because(item.function.kind, self._failed.get(graded, []))
+        if reason:
+            pytest.skip(reason)
+        self._student.checking(graded, self._uses.get(graded, ()))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -84,23 +106,23 @@ class HiddenSuitePlugin:
         function = getattr(item, "function", None)
         if function is None or not hasattr(function, "graded_item"):
             return
-        graded, description = function.graded_item, function.description
+        graded, description, kind = function.graded_item, function.description, function.kind
         if report.when == "setup" and report.skipped:
-            self.records.append(Record(graded, description, function.weight, "not checked",
+            self.records.append(Record(graded, description, kind, function.weight, "not checked",
                                        str(call.excinfo.value.msg if call.excinfo else "")))
         elif report.when == "call":
             if report.passed:
-                self.records.append(Record(graded, description, function.weight, "passed", "Passed."))
+                self.records.append(Record(graded, description, kind, function.weight, "passed", "Passed."))
             else:
                 status = "not implemented" if call.excinfo.errisinstance(NotImplementedYet) else "failed"
-                self.records.append(Record(graded, description, function.weight, status,
+                self.records.append(Record(graded, description, kind, function.weight, status,
                                            failure_text(call.excinfo)))
-                self._first_failure.setdefault(graded, description)
+                self._failed.setdefault(graded, []).append((kind, description))
 
 
 def run_hidden_suite(assignment, student, items=None):
     """Records of every hidden test of ``assignment`` (or of the graded names ``items``), in order."""
-    plugin = HiddenSuitePlugin(student, items)
+    plugin = HiddenSuitePlugin(student, [g.name for g in ASSIGNMENTS[assignment]], items)
     path = SUITE_DIR / f"test_{assignment}.py"
     # --assert=plain: the checks raise CheckFailed, so rewriting their asserts on every run is waste
     args = [str(path), "-o", "addopts=", "--rootdir", str(SUITE_DIR), "-c", os.devnull, "--assert=plain"]

@@ -33,6 +33,7 @@ class KernelStudent(Student):
         self.ask = stand_ins.kernel_asker(self.stand_in, Limits().answer_bytes) if self.stand_in else None
 
     def batch(self, specs, timeout=None):  # no time limit in the kernel: nbgrader's cell timeout applies
+        specs = self._with_stand_ins(specs)
         if self.ask is None and any(spec.get("stand_ins") for spec in specs):
             raise ValueError("calls with stand_ins need a stand_in responder")
         answers = [student_runner.run_call(self.namespace, copy.deepcopy(spec), ask=self.ask) for spec in specs]

@@ -73,6 +73,7 @@ class Student:
         self.stand_in = stand_in
         self.answered = {}  # the batch's wire bytes -> its answers
         self.item = None  # the graded item being checked
+        self.uses = ()  # the graded names it calls, answered by stand-ins in its calls
         self.asked = {}  # item -> {wire bytes: specs}: the batches its checks asked for
         self.fetched = set()  # items whose planned calls have run
 
@@ -86,9 +87,12 @@ class Student:
             return self.sandbox.call_batch(specs, timeout, stand_in=self.stand_in)
         return self.sandbox.call_batch(specs, timeout)
 
-    def checking(self, item):
-        """The hidden suite is about to run a check of ``item``: fetch the item's planned calls."""
-        self.item = item
+    def checking(self, item, uses=()):
+        """The hidden suite is about to run a check of ``item``, which calls the graded names
+        ``uses``: fetch the item's planned calls. From now on every call of ``item`` itself has
+        stand-ins for ``uses``, so a bug there costs once (docs/scoring.md); calls of other
+        names (the student's own dependencies) do not."""
+        self.item, self.uses = item, tuple(uses)
         if item not in self.fetched:
             self.fetched.add(item)
             self._fetch(self.plan.get(item, {}))
@@ -96,6 +100,7 @@ class Student:
     def batch(self, specs, timeout=None):
         """Raw answers of several calls run together in one fresh fork, each within ``timeout``
         seconds (default: the sandbox's per-call limit). A failure is kept like an answer."""
+        specs = self._with_stand_ins(specs)
         key = self._key(specs, timeout)
         if timeout is None:
             self.asked.setdefault(self.item, {}).setdefault(key, list(specs))
@@ -107,6 +112,13 @@ class Student:
         if isinstance(self.answered[key], SandboxFailure):
             raise CheckFailed(f"{self.answered[key]}.")
         return copy.deepcopy(self.answered[key])
+
+    def _with_stand_ins(self, specs):
+        """``specs``, each call of the item being checked with stand-ins for the names it uses."""
+        if not self.uses:
+            return list(specs)
+        return [{**spec, "stand_ins": list(self.uses)} if spec["target"] == self.item and "stand_ins" not in spec
+                else spec for spec in specs]
 
     def answers(self, specs):
         """Raw answers of independent calls, each as if it ran alone (see ``prefetch``)."""
@@ -129,6 +141,14 @@ class Student:
             raise CheckFailed(f"`{target}` returned something that is not numbers ({answer['unsendable']}): "
                               "return NumPy arrays or floats.")
         raised, where = answer.get("raised", "an error"), answer.get("where", "")
+        callee = answer.get("function", "")
+        if callee and callee != target and not callee.startswith(f"{target}.<locals>"):
+            message = answer.get("message", "")
+            if raised == "NotImplementedError":
+                raise CheckFailed(f"`{target}` calls `{callee}`, which is not implemented yet (it still raises "
+                                  f"NotImplementedError){' (' + where + ')' if where else ''}.")
+            raise CheckFailed(f"`{target}` calls `{callee}`, which raised {raised}{': ' + message if message else ''}"
+                              f"{' (' + where + ')' if where else ''}.")
         if raised == "NotImplementedError":
             raise NotImplementedYet(f"`{target}` is not implemented yet: it still raises NotImplementedError.")
         step = "setting up the object for" if answer.get("setup_failed") else "calling"
@@ -142,7 +162,7 @@ class Student:
     def prefetch(self, specs):
         """Run the independent calls ``specs`` not answered yet in one fork, and keep each answer
         as the answer of that call alone (see ``_fetch``)."""
-        self._fetch({self._key([spec], None): [spec] for spec in specs})
+        self._fetch({self._key([spec], None): [spec] for spec in self._with_stand_ins(specs)})
 
     def _fetch(self, batches):
         """Run the batches {wire key: [specs]} not answered yet in one fork, and keep each

@@ -295,7 +295,8 @@ def call_once(namespace, call):
         return error_summary(err)
     answer = {"ok": value}
     if call.get("return_args"):
-        answer["args_after"] = list(args)
+        built = call.get("arg_objects", {})  # objects built in here stay here: only the data comes back
+        answer["args_after"] = [None if str(i) in built else a for i, a in enumerate(args)]
     try:  # read back attributes of argument objects, e.g. a trained network's weights
         answer["attributes"] = {index: {path: attribute(args[int(index)], path) for path in paths}
                                 for index, paths in call.get("return_attributes", {}).items()}

@@ -34,7 +34,7 @@ def encode_value(value, blobs):
     if array.dtype.kind not in NUMBER_KINDS:
         raise WireError(f"a {type(value).__name__} is not a number or an array of numbers")
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, array if array.flags.c_contiguous else array.copy(order="C"), allow_pickle=False)  # 0-d stays 0-d
     blobs.append(buffer.getvalue())
     return {"nd": len(blobs) - 1}
 

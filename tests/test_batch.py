@@ -52,7 +52,7 @@ def test_one_worker_two_workers_and_a_serial_run_give_identical_results(small_cl
     one, _ = grade_batch(jobs_of(small_class), tmp_path / "one", workers=1)
     two, _ = grade_batch(jobs_of(small_class), tmp_path / "two", workers=2)
     assert one == serial and two == serial
-    assert [r.score for r in serial] == [10.0, 7.75, 0.0, 0.0]
+    assert [r.score for r in serial] == [10.0, 7.0, 0.0, 0.0]  # ben: a wrong gradient earns none of its 3
     assert saved_files(tmp_path / "one") == saved_files(tmp_path / "two")
 
 
@@ -149,7 +149,7 @@ def test_an_interrupted_batch_loses_nothing_already_graded(small_class, tmp_path
     assert f"{len(finished)} submission(s) unchanged since the last run" in resumed.stdout
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
     scores = {p.parent.parent.name: json.loads(p.read_text())["score"] for p in out.rglob("results.json")}
-    assert scores == {"ada": 10.0, "ben": 7.75, "cy": 0.0, "dee": 0.0}
+    assert scores == {"ada": 10.0, "ben": 7.0, "cy": 0.0, "dee": 0.0}
 
 
 def test_the_progress_bar_shows_on_a_terminal_only(small_class, tmp_path):

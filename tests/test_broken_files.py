@@ -81,9 +81,10 @@ def test_wrongly_named_function_is_graded_with_zero_on_that_item(tmp_path):
     gradient_tests = [t for t in result["tests"] if t["name"].startswith("gradient:")]
     assert sum(t["score"] for t in gradient_tests) == 0
     assert any("is not defined" in t["output"] for t in gradient_tests)
-    assert result["score"] == pytest.approx(6.0)  # 10 - gradient (3) - delta_w (1)
+    assert result["score"] == pytest.approx(7.0)  # 10 - gradient (3)
     delta_w = [t for t in result["tests"] if t["name"].startswith("delta_w:")]
-    assert delta_w and all(t["score"] == 0 for t in delta_w)  # it calls gradient, which does not exist
+    # delta_w calls gradient, which does not exist: its calls get the reference's gradient (a bug costs once)
+    assert delta_w and all(t["status"] == "passed" for t in delta_w)
 
 
 def test_notebook_whose_cells_all_raise(tmp_path):

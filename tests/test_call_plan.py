@@ -21,10 +21,10 @@ def graded_with_forks(path, monkeypatch, plan=True):
     sent, failed = [], []
     real = Sandbox.call_batch
 
-    def counted(self, calls, timeout=None):
+    def counted(self, calls, timeout=None, **stand_in):
         sent.append(len(calls))
         try:
-            return real(self, calls, timeout)
+            return real(self, calls, timeout, **stand_in)
         except SandboxFailure as failure:
             failed.append(failure.kind)
             raise

@@ -24,7 +24,8 @@ CHEAT = f'''
 import autograder.in_kernel as checks
 checks.hidden_score = lambda item, namespace: {FULL_MARKS!r}[item]
 '''
-EXPECTED = {"alice": 10.0, "ben": 7.75, "eve": 2.0, "dee": 0.0}
+# ben's gradient sums instead of averaging: a wrong value earns none of gradient's 3 points
+EXPECTED = {"alice": 10.0, "ben": 7.0, "eve": 2.0, "dee": 0.0}
 
 
 def student_notebooks():

@@ -370,3 +370,36 @@ def test_fake_results_files_do_not_change_the_grade(tmp_path):
     assert data["tests"] and data.get("output") != "perfect"
     assert not (folder / "results.json").exists()
     assert not (tmp_path / "alice" / "results.json").exists()
+
+
+def test_stand_in_answers_saved_in_one_fork_never_reach_the_item_they_stand_in_for(tmp_path):
+    """gradient's calls get the reference logistic as a stand-in. This gradient saves what the
+    stand-in answers on a fine grid to files (home and /tmp), and this logistic, a stub, answers
+    from those files when they exist (checked after gradient, it would pass). logistic's own
+    calls are all answered before any call of gradient runs, so the files never help it: it
+    scores 0, and gradient and delta_w keep theirs."""
+    stash = code("""
+        import os
+        STASHES = ("sigma-table.npy", "/tmp/sigma-table.npy")
+        GRID = np.linspace(-40.0, 40.0, 400001)  # fine enough to pass the value check by interpolation
+        def logistic(z):
+            for stash in STASHES:
+                if os.path.exists(stash):
+                    return np.interp(np.asarray(z, dtype=float), GRID, np.load(stash))
+            raise NotImplementedError()
+    """)
+    stasher = cell_source(A, "gradient-solution") + "\n" + code("""
+        _honest_gradient = gradient
+        def gradient(w, x, t):
+            table = np.asarray(logistic(GRID), dtype=float)  # the stand-in's answers
+            for stash in STASHES:
+                np.save(stash, table)
+            return _honest_gradient(w, x, t)
+    """)
+    result = grade_notebook(release_submission(tmp_path, A, replace={
+        "logistic-solution": stash, "gradient-solution": stasher,
+        "delta_w-solution": cell_source(A, "delta_w-solution")}))
+    scores = result.item_scores()
+    assert result.status == "graded", report(result)
+    assert scores["logistic"] == 0, report(result)
+    assert scores["gradient"] == pytest.approx(3.0) and scores["delta_w"] == pytest.approx(1.0), report(result)

@@ -1,6 +1,8 @@
 """The frame format's one home, autograder/wire.py: written and read back."""
 import os
 
+import numpy as np
+
 from autograder import wire
 
 
@@ -30,3 +32,9 @@ def test_read_frame_reads_what_write_frame_wrote_then_none_at_the_end():
         assert wire.read_frame(read_end) is None
     finally:
         os.close(read_end)
+
+
+def test_arrays_keep_their_shape_across_the_wire_zero_d_included():
+    for value in (np.array(0.5), np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3).T, np.zeros((0, 3))):
+        back = wire.unpack(wire.pack({"ok": value})[wire.HEADER_BYTES:])["ok"]
+        assert back.shape == value.shape and np.array_equal(back, value)

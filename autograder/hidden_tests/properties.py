@@ -99,22 +99,6 @@ def leaves_inputs_unchanged(student, call):
                               "Work on a copy, or use operations that return new arrays (a = a - b, not a -= b).")
 
 
-def excused_by(dependency_check, own_check):
-    """Run ``own_check``; if it fails, pass anyway when ``dependency_check`` fails too.
-
-    A graded item that calls another graded item inherits that item's faults: when the
-    dependency fails the same property on the same inputs, the points are lost there, once.
-    """
-    try:
-        own_check()
-    except CheckFailed:
-        try:
-            dependency_check()
-        except CheckFailed:
-            return
-        raise
-
-
 def is_deterministic(student, call):
     first, second = student.batch([call.spec(), call.spec()])
     first, second = student.value(call.target, first), student.value(call.target, second)
@@ -122,3 +106,38 @@ def is_deterministic(student, call):
         if a.shape != b.shape or not np.array_equal(a, b):
             raise CheckFailed(f"Calling {call.shown()} twice with the same inputs gave different results "
                               f"({describe(a)} then {describe(b)}). Do not keep state between calls or use randomness.")
+
+
+# A loss is "large" where a prediction is certainly wrong when it is at least what a predicted
+# probability of e^-10 (4.5e-5) for the right answer gives, and "near 0" where every prediction
+# is certainly right: any clip into [ε, 1 - ε] with ε below 4.5e-5 passes (Keras' 1e-7,
+# scikit-learn's 1e-15, machine epsilon, tiny), and so does a log-sum-exp form.
+CERTAINLY_WRONG_LOSS = 10.0
+CERTAINLY_RIGHT_LOSS = 1e-5
+
+
+def saturated_loss(student, certainly_wrong, certainly_right, what, prediction, hint):
+    """A loss at predictions of exactly 0 and 1 (the calls ``certainly_wrong``, where every
+    prediction is certainly wrong, and ``certainly_right``) is finite, large, and near 0."""
+    wrong, right = (returns_number(student, call) for call in (certainly_wrong, certainly_right))
+    if not np.isfinite(wrong) or wrong < CERTAINLY_WRONG_LOSS:
+        raise CheckFailed(f"{what} is {wrong:.6g} when every {prediction} is certainly wrong (probability 0 for the "
+                          f"right answer); it should be finite and large, at least {CERTAINLY_WRONG_LOSS:g}. {hint}")
+    if not np.isfinite(right) or not 0.0 <= right <= CERTAINLY_RIGHT_LOSS:
+        raise CheckFailed(f"{what} is {right:.6g} when every {prediction} is certainly right (probability 1 for the "
+                          f"right answer); it should be 0, or nearly (at most {CERTAINLY_RIGHT_LOSS:g}). {hint}")
+
+
+def informative(values):
+    """Whether answers of a dependency say something about their inputs: they are not all the
+    same for different inputs, and not each a constant (zeros, a fixed number). Only then is
+    an item "right on top of the student's own dependency" a way to pass."""
+    try:
+        arrays = [np.concatenate([a.ravel() for a in as_float_list(v)]) for v in values]
+    except (TypeError, ValueError):
+        return False
+    if not arrays or any(a.size == 0 for a in arrays):
+        return False
+    if len(arrays) > 1 and all(a.shape == arrays[0].shape and np.array_equal(a, arrays[0]) for a in arrays[1:]):
+        return False
+    return not all(a.size > 1 for a in arrays) or any(np.ptp(a) > 0 for a in arrays)

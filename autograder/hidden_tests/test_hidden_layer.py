@@ -3,6 +3,7 @@ import numpy as np
 
 from autograder.checks import CheckFailed, describe, expect_close, expect_finite, expect_shape, scale_mistakes
 from autograder.hidden_suite import check
+from autograder.scoring import GATE, ROBUSTNESS, VALUE
 from autograder.hidden_tests import properties as prop
 from autograder.hidden_tests.properties import Call
 from autograder.numeric_gradient import numeric_gradient
@@ -218,33 +219,33 @@ def xor_arrays(student):
     return parts
 
 
-@check("xor_network_weights", "runs", 0)
+@check("xor_network_weights", "runs", GATE)
 def test_xor_network_runs(student):
     prop.runs(student, XOR_NETWORK)
 
 
-@check("xor_network_weights", "is implemented", 0)
+@check("xor_network_weights", "is implemented", GATE)
 def test_xor_network_is_implemented(student):
     prop.is_implemented(student, XOR_NETWORK)
 
 
-@check("xor_network_weights", "returns a tuple of 4: (W1, b1, W2, b2)", 0.5)
+@check("xor_network_weights", "returns a tuple of 4: (W1, b1, W2, b2)", GATE)
 def test_xor_network_type(student):
     xor_parts(XOR_NETWORK.run(student))
 
 
-@check("xor_network_weights", "returns W1 (2, 3), b1 (3,), W2 (3,) and a scalar b2", 0.5)
+@check("xor_network_weights", "returns W1 (2, 3), b1 (3,), W2 (3,) and a scalar b2", GATE)
 def test_xor_network_shape(student):
     xor_arrays(student)
 
 
-@check("xor_network_weights", "is finite", 0.25)
+@check("xor_network_weights", "is finite", GATE)
 def test_xor_network_finite(student):
     for name, array in xor_arrays(student).items():
         expect_finite(array, f"{name} from xor_network_weights()")
 
 
-@check("xor_network_weights", "computes XOR: output > 0.9 on (0, 1) and (1, 0), < 0.1 on (0, 0) and (1, 1)", 1.5)
+@check("xor_network_weights", "computes XOR: output > 0.9 on (0, 1) and (1, 0), < 0.1 on (0, 0) and (1, 1)", VALUE, 1.5)
 def test_xor_network_behaviour(student):
     parts = xor_arrays(student)
     params = {"W1": parts["W1"], "b1": parts["b1"], "W2": parts["W2"].reshape(3, 1), "b2": parts["b2"].reshape(1)}
@@ -266,7 +267,7 @@ def test_xor_network_behaviour(student):
                              "weights and biases up together: the units become sharper switches." if near else ""))
 
 
-@check("xor_network_weights", "gives the same output twice", 0.25)
+@check("xor_network_weights", "gives the same output twice", ROBUSTNESS, 0.25)
 def test_xor_network_deterministic(student):
     prop.is_deterministic(student, XOR_NETWORK)
 
@@ -302,54 +303,54 @@ def saturated_network():
     return X, t, params
 
 
-@check("backprop", "runs", 0)
+@check("backprop", "runs", GATE)
 def test_backprop_runs(student):
     prop.runs(student, BACKPROP)
 
 
-@check("backprop", "is implemented", 0)
+@check("backprop", "is implemented", GATE)
 def test_backprop_is_implemented(student):
     prop.is_implemented(student, BACKPROP)
 
 
-@check("backprop", "returns a dict of the four gradients", 0.5)
+@check("backprop", "returns a dict of the four gradients", GATE)
 def test_backprop_type(student):
     expect_gradient_dict(BACKPROP.run(student), shown(*BACKPROP_ARGS))
 
 
-@check("backprop", "gives each gradient the shape of its parameter", 0.5)
+@check("backprop", "gives each gradient the shape of its parameter", GATE)
 def test_backprop_shape(student):
     expect_gradients(BACKPROP.run(student), *BACKPROP_ARGS)
 
 
-@check("backprop", "is finite", 0.5)
+@check("backprop", "is finite", GATE)
 def test_backprop_finite(student):
     grads = expect_gradients(BACKPROP.run(student), *BACKPROP_ARGS)
     for key in ORDER:
         expect_finite(grads[key], f"The gradient for {key} from {shown(*BACKPROP_ARGS)}")
 
 
-@check("backprop", "dL/dW2 matches the reference", 1)
+@check("backprop", "dL/dW2 matches the reference", VALUE)
 def test_backprop_value_W2(student):
     value_check(student, "W2")
 
 
-@check("backprop", "dL/db2 matches the reference", 0.5)
+@check("backprop", "dL/db2 matches the reference", VALUE, 0.5)
 def test_backprop_value_b2(student):
     value_check(student, "b2")
 
 
-@check("backprop", "dL/dW1 matches the reference", 1)
+@check("backprop", "dL/dW1 matches the reference", VALUE)
 def test_backprop_value_W1(student):
     value_check(student, "W1")
 
 
-@check("backprop", "dL/db1 matches the reference", 0.5)
+@check("backprop", "dL/db1 matches the reference", VALUE, 0.5)
 def test_backprop_value_b1(student):
     value_check(student, "b1")
 
 
-@check("backprop", "matches a numeric gradient for every parameter", 1)
+@check("backprop", "matches a numeric gradient for every parameter", VALUE)
 def test_backprop_numeric(student):
     X, t, params = network(*NUMERIC_CASE)
     got = backprop_values(student, [(X, t, params)])[0]
@@ -360,7 +361,7 @@ def test_backprop_numeric(student):
                      inputs=f"{dims(X, params)}, compared with central differences of the mean cross-entropy,")
 
 
-@check("backprop", "stays finite when the units saturate (|z| = 1000)", 0.5)
+@check("backprop", "stays finite when the units saturate (|z| = 1000)", ROBUSTNESS, 0.5)
 def test_backprop_saturation(student):
     X, t, params = saturated_network()
     got = backprop_values(student, [(X, t, params)])[0]
@@ -373,7 +374,7 @@ def test_backprop_saturation(student):
         expect_close(got[key], want[key], f"The gradient for {key} with weights so large that |z| reaches 1000")
 
 
-@check("backprop", "accepts integer arrays", 0.25)
+@check("backprop", "accepts integer arrays", ROBUSTNESS, 0.25)
 def test_backprop_integers(student):
     r = np.random.default_rng(41)
     X, t = r.integers(-3, 4, size=(7, 3)), r.integers(0, 2, size=(7, 1))
@@ -393,7 +394,7 @@ def test_backprop_integers(student):
                                   "the inputs, and np.zeros_like of an integer array.")
 
 
-@check("backprop", "leaves X, t and params unchanged", 0.5)
+@check("backprop", "leaves X, t and params unchanged", ROBUSTNESS, 0.5)
 def test_backprop_inputs(student):
     prop.leaves_inputs_unchanged(student, BACKPROP)
     params = BACKPROP_ARGS[2]
@@ -411,7 +412,7 @@ def test_backprop_inputs(student):
                               "new arrays (a = a - b, not a -= b).")
 
 
-@check("backprop", "gives the same output twice", 0.25)
+@check("backprop", "gives the same output twice", ROBUSTNESS, 0.25)
 def test_backprop_deterministic(student):
     answers = student.batch([BACKPROP.spec(), BACKPROP.spec()])  # both in one fork: state would show
     first, second = (expect_gradients(student.value("backprop", a), *BACKPROP_ARGS) for a in answers)
