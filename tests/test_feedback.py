@@ -33,6 +33,7 @@ STUDENT = "<ben & co>"  # a student name that needs escaping, through the real g
 FORBIDDEN = ("def test_", "BEGIN HIDDEN TESTS", "hidden_score", "<script")
 INJECTED = "<script>alert(1)</script> a<b && c>d"
 FIX_FIRST = "Fix 'matches the reference' first."
+NOT_SCORED = "Not scored: this counts once 'matches the reference' passes."  # gradient's robustness checks
 MESSAGE = "<script>alert(1)</script> a < b & c > d: expected \"0.5\" and 'x', see `np.mean`"
 ENTITIES = ("&#x27;", "&#39;", "&amp;", "&lt;", "&gt;", "&quot;", "&#124;")
 
@@ -117,13 +118,13 @@ def test_buggy_gradient_shows_scores_table_and_diagnosis(buggy):
         assert "times too large" in text, kind
         assert "average over the" in text, kind
         assert "matches the reference" in text, kind
-        assert "not checked (5)" in text.lower(), kind  # the not-checked checks in one line
-        assert "partial credit" in text, kind
-    assert md.count(FIX_FIRST) == 1 and "&#x27;" not in md
-    assert page.count(FIX_FIRST.replace("'", "&#x27;")) == 1 and FIX_FIRST not in page
+        assert "not checked (4)" in text.lower(), kind  # the robustness checks, in one line
+        assert "no points" in text, kind
+    assert md.count(NOT_SCORED) == 1 and "&#x27;" not in md
+    assert page.count(NOT_SCORED.replace("'", "&#x27;")) == 1 and NOT_SCORED not in page
     assert "| item | score | max | result |" in md
     for item, max_score in ((g.name, g.points) for g in ASSIGNMENTS[ASSIGNMENT]):
-        score = 0.75 if item == "gradient" else max_score  # the bug costs gradient 2.25 of its 3 points
+        score = 0 if item == "gradient" else max_score  # a wrong value costs gradient all its 3 points
         assert re.search(rf"\| {item} \| {score:g} \| {max_score:g} \|", md), item
         assert re.search(rf'<th scope="row">{item}</th><td class="num">{score:g}</td>'
                          rf'<td class="num">{max_score:g}</td>', page), item
@@ -181,7 +182,7 @@ def test_markdown_renders_as_written(buggy, special):
     assert all(len(re.findall(r"<t[hd]", row)) == 4 for row in rows)
     assert "<td>a|b</td>" in page
     page = rendered(markdown(buggy))
-    assert "<h3>gradient — 0.75 / 3</h3>" in page and "&lt;ben &amp; co&gt;" in page
+    assert "<h3>gradient — 0 / 3</h3>" in page and "&lt;ben &amp; co&gt;" in page
     assert "<code>gradient(w, x, t) for N = " in page
 
 
