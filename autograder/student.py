@@ -95,7 +95,8 @@ class Student:
         self.item, self.uses = item, tuple(uses)
         if item not in self.fetched:
             self.fetched.add(item)
-            self._fetch(self.plan.get(item, {}))
+            planned = [self._with_stand_ins(specs) for specs in self.plan.get(item, {}).values()]
+            self._fetch({self._key(specs, None): specs for specs in planned})
 
     def batch(self, specs, timeout=None):
         """Raw answers of several calls run together in one fresh fork, each within ``timeout``
