@@ -146,12 +146,6 @@ class WarmRunner:
     def tmp(self):
         return self.folder / "space" / "tmp"
 
-    def budgets(self):
-        """What holds this runner's memory and disk, in a phrase each, or why nothing does."""
-        memory = "one cgroup" if self.cgroup else f"per process only: {Cgroup.unavailable}"
-        disk = "one tmpfs" if self.tmpfs else f"per file only: {Tmpfs.unavailable}"
-        return memory, disk
-
     def oom_kills(self):
         """Processes of this sandbox killed for want of memory, so far (0 without a cgroup)."""
         return self.cgroup.oom_kills() if self.cgroup else 0
