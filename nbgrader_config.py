@@ -21,7 +21,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     LimitOutput, LockCells, SaveAutoGrades, SaveCells,
 )
 
-from autograder.nbgrader_steps import (  # noqa: E402
+from autograder.integrations.nbgrader_steps import (  # noqa: E402
     ClearOutputKeepFigures, HideHiddenTracebacks, StderrIsNotFailure,
 )
 
@@ -42,7 +42,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearSolutions.enforce_metadata = True
 
 # Same steps as nbgrader's default, with ClearOutput swapped for one that keeps the
-# figures of cells tagged "figure" (see autograder/nbgrader_steps.py).
+# figures of cells tagged "figure" (see autograder/integrations/nbgrader_steps.py).
 c.GenerateAssignment.preprocessors = [
     IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutputKeepFigures,
     CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,

@@ -16,13 +16,13 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from autograder.batch import Job, SharedResultFolder, check_result_folders, grade_batch  # noqa: E402
-from autograder.cluster import ClusterError  # noqa: E402
+from autograder.integrations.batch import Job, SharedResultFolder, check_result_folders, grade_batch  # noqa: E402
+from autograder.integrations.dask_cluster import ClusterError  # noqa: E402
 from autograder.course import notebook_name  # noqa: E402
-from autograder.feedback import write_feedback  # noqa: E402
-from autograder.grading import grade_notebook  # noqa: E402
-from autograder.reports import summary_table, write_gradescope_json, write_grades_csv  # noqa: E402
-from autograder.sandbox import isolation_available, warn_if_not_isolated  # noqa: E402
+from autograder.reports.feedback import write_feedback  # noqa: E402
+from autograder.grade import grade_notebook  # noqa: E402
+from autograder.reports.formats import summary_table, write_gradescope_json, write_grades_csv  # noqa: E402
+from autograder.sandbox.session import isolation_available, warn_if_not_isolated  # noqa: E402
 
 
 def find_submissions(paths):
@@ -87,7 +87,7 @@ def grade_command(args):
 
 
 def sync_command(args):
-    from autograder.nbgrader_sync import summary, sync_assignment
+    from autograder.integrations.nbgrader_sync import summary, sync_assignment
 
     isolation = isolation_available()
     warn_if_not_isolated(isolation, args.require_sandbox)
@@ -97,7 +97,7 @@ def sync_command(args):
 
 
 def gradescope_command(args):
-    from autograder.gradescope import build_zip
+    from autograder.integrations.gradescope import build_zip
 
     print(f"Wrote {build_zip(args.assignment, Path(args.out), args.hide_hidden_until_due)}")
 
@@ -134,16 +134,16 @@ def main(argv=None):
     gradescope.add_argument("--out", default="autograder.zip", help="zip file, or folder for autograder.zip")
     gradescope.add_argument("--hide-hidden-until-due", action="store_true",
                             help="students see the hidden tests' names and results only after the due date")
-    from autograder import public_checks
+    from autograder.integrations import self_check
 
-    public_checks.add_arguments(commands.add_parser("check", help="run the public (visible) checks of a notebook"))
+    self_check.add_arguments(commands.add_parser("check", help="run the public (visible) checks of a notebook"))
     args = parser.parse_args(argv)
     if args.command == "nbgrader-sync":
         sync_command(args)
     elif args.command == "gradescope":
         gradescope_command(args)
     elif args.command == "check":
-        sys.exit(public_checks.run(args))
+        sys.exit(self_check.run(args))
     else:
         grade_command(args)
 

@@ -6,8 +6,8 @@ writes into the target folder (then push it as a template repository on GitHub):
 
     <assignment>.ipynb                      the release notebook the student edits
     autograder/__init__.py                  empty package marker
-    autograder/__main__.py                  `python -m autograder check ...` -> public_checks.main
-    autograder/public_checks.py             a copy of the kit's autograder/public_checks.py
+    autograder/__main__.py                  `python -m autograder check ...` -> self_check.main
+    autograder/self_check.py                a copy of the kit's autograder/integrations/self_check.py
     autograder/release/<assignment>.ipynb   pristine release notebook (locked cells restored from it)
     requirements.txt                        the kit's requirements.lock (pinned versions)
     .github/workflows/classroom.yml         classroom/student-workflow.yml with NOTEBOOK set
@@ -25,7 +25,7 @@ KIT = Path(__file__).resolve().parents[1]
 MAIN = '''"""`python -m autograder check NOTEBOOK [--classroom]`: the public checks only."""
 import sys
 
-from autograder.public_checks import main
+from autograder.self_check import main
 
 sys.exit(main(sys.argv[1:]))
 '''
@@ -55,7 +55,7 @@ def build(assignment, target):
     (target / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(release, target / f"{assignment}.ipynb")
     shutil.copyfile(release, target / "autograder" / "release" / f"{assignment}.ipynb")
-    shutil.copyfile(KIT / "autograder" / "public_checks.py", target / "autograder" / "public_checks.py")
+    shutil.copyfile(KIT / "autograder" / "integrations" / "self_check.py", target / "autograder" / "self_check.py")
     (target / "autograder" / "__init__.py").write_text('"""Public checks of the course kit."""\n')
     (target / "autograder" / "__main__.py").write_text(MAIN)
     shutil.copyfile(KIT / "requirements.lock", target / "requirements.txt")

@@ -106,7 +106,7 @@ def mutate(assignment, grade_id, *edits):
 
 def grade(path):
     """The sandbox's SubmissionResult for the notebook at ``path``, which must be gradeable."""
-    from autograder.grading import grade_notebook
+    from autograder.grade import grade_notebook
 
     result = grade_notebook(path, student="alice")
     assert result.status == "graded", result.output

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from autograder.batch import Job, SharedResultFolder, check_result_folders, cpus_for, grade_batch, process_pool
-from autograder.grading import grade_notebook
+from autograder.integrations.batch import Job, SharedResultFolder, check_result_folders, cpus_for, grade_batch, process_pool
+from autograder.grade import grade_notebook
 from conftest import ROOT
 from submissions import mutate, release_submission, submission
 
@@ -104,8 +104,8 @@ def test_a_dask_cluster_gives_the_results_of_a_local_run(small_class, tmp_path, 
 
 
 def test_a_dask_worker_with_another_grader_version_refuses(small_class, tmp_path, dask_scheduler):
-    from autograder import cluster
-    from autograder.cluster import ClusterError
+    from autograder.integrations import dask_cluster as cluster
+    from autograder.integrations.dask_cluster import ClusterError
 
     jobs = [(0, jobs_of(small_class)[0])]
     with pytest.raises(ClusterError, match="different version of the kit"):

@@ -7,9 +7,10 @@ alone, once.
 """
 import pytest
 
-from autograder import grading
+from autograder import grade as grading
+from autograder.checks.call_plan import call_plan
 from autograder.course import ASSIGNMENTS as COURSE
-from autograder.sandbox import Sandbox, SandboxFailure
+from autograder.sandbox.session import Session, SandboxFailure
 from submissions import code, failures, grade, notebook_path, release_submission, report, submission
 
 ASSIGNMENTS = tuple(COURSE)
@@ -17,9 +18,8 @@ ASSIGNMENTS = tuple(COURSE)
 
 def graded_with_forks(path, monkeypatch, plan=True):
     """(result, batches sent to the student process, their failures' kinds) for grading ``path``."""
-    grading.call_plan(grading.assignment_of(path), None)  # learned before counting
     sent, failed = [], []
-    real = Sandbox.call_batch
+    real = Session.call_batch
 
     def counted(self, calls, timeout=None, **stand_in):
         sent.append(len(calls))
@@ -31,15 +31,15 @@ def graded_with_forks(path, monkeypatch, plan=True):
 
     with monkeypatch.context() as patch:
         if not plan:
-            patch.setattr(grading, "call_plan", lambda assignment, isolation: {})
-        patch.setattr(Sandbox, "call_batch", counted)
+            patch.setattr(grading, "call_plan", lambda assignment, seed: {})
+        patch.setattr(Session, "call_batch", counted)
         result = grade(path)
     return result, len(sent), failed
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_plan_plans_every_item_of_the_reference(assignment):
-    plan = grading.call_plan(assignment, None)
+    plan = call_plan(assignment, 0)
     assert set(plan) == {g.name for g in COURSE[assignment]}
     assert all(plan[item] and all(specs and all("target" in spec for spec in specs) for specs in plan[item].values())
                for item in plan)

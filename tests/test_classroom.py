@@ -102,7 +102,7 @@ def test_template_holds_no_hidden_part(template):
     files = {p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file()}
     assert files == {
         "logistic_regression.ipynb", "autograder/__init__.py", "autograder/__main__.py",
-        "autograder/public_checks.py", "autograder/release/logistic_regression.ipynb",
+        "autograder/self_check.py", "autograder/release/logistic_regression.ipynb",
         "requirements.txt", ".github/workflows/classroom.yml", "README.md", ".gitignore"}
     for path in files:
         text = (template / path).read_text()

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from autograder import scoring
+from autograder.scores import scoring
 from autograder.course import ASSIGNMENTS
 from submissions import cell_source, code, grade, release_submission, report, submission
 

@@ -1,4 +1,4 @@
-"""Per-submission feedback (autograder/feedback.py): Markdown and a self-contained HTML page.
+"""Per-submission feedback (autograder/reports/feedback.py): Markdown and a self-contained HTML page.
 
 Real submissions are graded in the sandbox (the reference notebook, a gradient that sums
 instead of averaging, an unreadable file), their feedback is checked as text, and the HTML
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from autograder.feedback import html, markdown, write_feedback
-from autograder.grading import grade_notebook
-from autograder.results import SubmissionResult
-from autograder.results import TestResult as Check  # not collected as a test class
+from autograder.reports.feedback import html, markdown, write_feedback
+from autograder.grade import grade_notebook
+from autograder.scores.results import SubmissionResult
+from autograder.scores.results import TestResult as Check  # not collected as a test class
 from submissions import mutate, notebook_path, submission
 
 ASSIGNMENT = "logistic_regression"

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from autograder.gradescope import VISIBILITIES, build_zip
-from autograder.sandbox import isolation_available
+from autograder.integrations.gradescope import VISIBILITIES, build_zip
+from autograder.sandbox.session import isolation_available
 from submissions import build, load_notebook
 
 A = "logistic_regression"
@@ -182,8 +182,8 @@ def test_zip_layout_and_executables(zips):
     assert TOP_LEVEL <= set(infos)
     assert f"source/{A}/{A}.ipynb" in infos
     assert not any(n.startswith("source/") and A not in n for n in infos), "other assignments' notebooks"
-    assert "reference/logistic_regression.py" in infos and "autograder/grading.py" in infos
-    assert f"autograder/hidden_tests/test_{A}.py" in infos and "autograder/gradescope.py" in infos
+    assert "reference/logistic_regression.py" in infos and "autograder/grade.py" in infos
+    assert f"autograder/assignments/{A}/test_{A}.py" in infos and "autograder/integrations/gradescope.py" in infos
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in infos)
     for script in ("run_autograder", "setup.sh", "setup_python.sh"):
         mode = infos[script].external_attr >> 16

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from autograder.grading import grade_notebook
-from autograder.sandbox import Limits
-from autograder.warm_runner import current_warm_runner, sandbox_uid, stop_warm_runners
+from autograder.grade import grade_notebook
+from autograder.sandbox.session import Limits
+from autograder.sandbox.sandbox import current_sandbox, sandbox_uid, stop_sandboxes
 from submissions import cell_source, code, release_submission, report
 
 A = "logistic_regression"
@@ -43,7 +43,7 @@ def sandbox_processes():
 
 def sandbox_cgroups():
     """The cgroups of this grader's sandboxes that exist now."""
-    from autograder.sandbox_budget import CGROUP_PREFIX, _parent_folders
+    from autograder.sandbox.budget import CGROUP_PREFIX, _parent_folders
 
     found = _parent_folders()
     return [] if found is None else [c for parent in found[1] for c in parent.glob(f"{CGROUP_PREFIX}{os.getpid()}-*")]
@@ -65,7 +65,7 @@ def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS, 
     path = release_submission(tmp_path, A, replace={**HONEST, **(replace or {})}, append=list(hostile_cells))
     scratch_root = tmp_path / "scratch"
     scratch_root.mkdir()
-    stop_warm_runners()
+    stop_sandboxes()
     assert settled(lambda: not sandbox_processes()) == [], "a sandbox of this grader was already running"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(scratch_root))  # the sandbox's scratch goes here
@@ -73,7 +73,7 @@ def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS, 
         result = grade_notebook(path, limits=limits)
         elapsed = time.monotonic() - started
     assert elapsed < TIME_BOUND, f"grading took {elapsed:.0f} s\n{report(result)}"
-    runner = current_warm_runner()
+    runner = current_sandbox()
     if before_stop is not None:
         before_stop(runner)
     left = settled(lambda: len(sandbox_processes()) <= (1 if runner.alive() else 0))
@@ -81,7 +81,7 @@ def grade_hostile(tmp_path, hostile_cells=(), replace=None, most=HONEST_POINTS, 
         assert len(left) == 1 and b"serve" in open(f"/proc/{left[0]}/cmdline", "rb").read(), \
             f"processes of the sandbox (uid {sandbox_uid()}) left behind: {left}"
         assert sorted(p.name for p in runner.home.iterdir()) == [], "files left in the sandbox's home"
-    stop_warm_runners()
+    stop_sandboxes()
     left = settled(lambda: not sandbox_processes())
     assert left == [], f"processes of the sandbox (uid {sandbox_uid()}) left behind: {left}"
     scratch = sorted(p.name for p in scratch_root.iterdir())

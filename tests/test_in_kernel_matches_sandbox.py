@@ -14,7 +14,7 @@ import test_corpus_digits_mlp
 import test_corpus_hidden_layer
 import test_corpus_logistic_regression
 from autograder.course import ASSIGNMENTS
-from autograder.grading import grade_notebook
+from autograder.grade import grade_notebook
 from conftest import ROOT
 from submissions import submission
 
@@ -22,8 +22,8 @@ CORPORA = (test_corpus_logistic_regression, test_corpus_hidden_layer, test_corpu
 
 IN_KERNEL = """
 import json, sys
-from autograder.in_kernel import hidden_score
-from autograder.submission import read_notebook, trusted_grading_code
+from autograder.integrations.in_kernel import hidden_score
+from autograder.notebook.code_cells import read_notebook, trusted_grading_code
 assignment, path = sys.argv[1:3]
 source = read_notebook(f"source/{assignment}/{assignment}.ipynb")
 namespace = {"__name__": "__main__"}

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from autograder.grading import assignment_modules, code_to_run, lazy_modules, source_notebook
-from autograder.lazy_imports import unused_module_imports, with_lazy_imports
-from autograder.sandbox import Sandbox
+from autograder.notebook.program import assignment_modules, code_to_run, lazy_modules, source_notebook
+from autograder.notebook.lazy_imports import unused_module_imports, with_lazy_imports
+from autograder.sandbox.session import Session
 from submissions import code, grade, report, submission
 
 SETUP = "import numpy as np\nimport matplotlib.pyplot as plt\nimport scipy.stats as stats\nfrom math import pi\n"
@@ -65,7 +65,7 @@ PLOTTING_STUDENT = [
 
 
 def test_a_student_who_plots_anyway_gets_the_real_module_on_first_use():
-    with Sandbox(PLOTTING_STUDENT) as sandbox:
+    with Session(PLOTTING_STUDENT) as sandbox:
         answers = sandbox.call_batch([{"target": "loaded"}, {"target": "figures"}, {"target": "density"},
                                       {"target": "loaded"}, {"target": "same_module"}])
         assert [a.get("ok") for a in answers] == [[False, False], 1.0, pytest.approx(0.3989422804), [True, True],
@@ -86,6 +86,6 @@ def test_a_plot_in_a_graded_cell_costs_nothing(tmp_path):
 
 
 def test_the_lazy_module_answers_like_the_module():
-    with Sandbox([with_lazy_imports("import numpy.linalg\nimport numpy as np\n", {"numpy": ("numpy.linalg", True)}),
+    with Session([with_lazy_imports("import numpy.linalg\nimport numpy as np\n", {"numpy": ("numpy.linalg", True)}),
                   "def norm():\n    return float(numpy.linalg.norm(np.ones(4)))\n"]) as sandbox:
         assert sandbox.call_batch([{"target": "norm"}])[0]["ok"] == np.linalg.norm(np.ones(4))

@@ -2,7 +2,7 @@
 import nbformat
 from nbgrader import utils
 
-from autograder.nbgrader_steps import HideHiddenTracebacks, StderrIsNotFailure
+from autograder.integrations.nbgrader_steps import HideHiddenTracebacks, StderrIsNotFailure
 
 
 def graded_cell(*outputs):

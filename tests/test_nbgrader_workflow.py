@@ -21,7 +21,7 @@ A = "logistic_regression"
 COURSE_ID = "nn-from-scratch"
 FULL_MARKS = {g.name: float(g.points) for g in ASSIGNMENTS[A]}
 CHEAT = f'''
-import autograder.in_kernel as checks
+import autograder.integrations.in_kernel as checks
 checks.hidden_score = lambda item, namespace: {FULL_MARKS!r}[item]
 '''
 # ben's gradient sums instead of averaging: a wrong value earns none of gradient's 3 points

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from autograder.numeric_gradient import numeric_gradient
+from autograder.checks.numeric_gradient import numeric_gradient
 from reference import digits_mlp as dm
 from reference import hidden_layer as hl
 from reference import logistic_regression as lr

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.sandbox import Limits, Sandbox, SandboxFailure, isolation_available
-from autograder.sandbox_budget import Cgroup
-from autograder.warm_runner import FOLDER_PREFIX, sandbox_uid, stop_warm_runners
+from autograder.sandbox.session import Limits, Session, SandboxFailure, isolation_available
+from autograder.sandbox.budget import Cgroup
+from autograder.sandbox.sandbox import FOLDER_PREFIX, sandbox_uid, stop_sandboxes
 from conftest import ROOT
 
 PROBE = '''
@@ -43,7 +43,7 @@ def answer(sandbox, target):
 def probe_with(env_secret, isolation=None):
     os.environ["NNKIT_TEST_SECRET"] = env_secret
     try:
-        with Sandbox([PROBE, "import json\ndef report():\n    return json.dumps(probe())"],
+        with Session([PROBE, "import json\ndef report():\n    return json.dumps(probe())"],
                      isolation=isolation) as sandbox:
             return json.loads(answer(sandbox, "report"))
     finally:
@@ -67,14 +67,14 @@ def test_student_process_sees_no_repository_no_network_no_grader_and_no_secrets(
 def test_network_is_unreachable_not_just_refused():
     code = ("import socket\ndef net():\n    try:\n        socket.create_connection(('1.1.1.1', 80), timeout=2)\n"
             "        return 1\n    except OSError as err:\n        return err.errno or -1\n")
-    with Sandbox([code]) as sandbox:
+    with Session([code]) as sandbox:
         errno = answer(sandbox, "net")
     assert errno != 1  # no connection; ENETUNREACH (101) in a fresh network namespace
 
 
 def test_a_call_that_hangs_is_killed_and_the_sandbox_restarts():
     code = "import time\ndef hang():\n    while True:\n        pass\ndef fine():\n    return 3.0\n"
-    with Sandbox([code], Limits(call_seconds=1.0)) as sandbox:
+    with Session([code], Limits(call_seconds=1.0)) as sandbox:
         with pytest.raises(SandboxFailure) as failure:
             sandbox.call_batch([{"target": "hang"}])
         assert failure.value.kind == "timeout"
@@ -84,7 +84,7 @@ def test_a_call_that_hangs_is_killed_and_the_sandbox_restarts():
 def test_answers_come_call_by_call_so_a_hang_or_crash_keeps_the_ones_before_it():
     code = ("import os, time\ndef echo(x):\n    return x\ndef hang():\n    time.sleep(60)\n"
             "def crash():\n    os._exit(7)\n")
-    with Sandbox([code], Limits(call_seconds=1.0)) as sandbox:
+    with Session([code], Limits(call_seconds=1.0)) as sandbox:
         for failing, kind in (("hang", "timeout"), ("crash", "crashed")):
             with pytest.raises(SandboxFailure) as failure:
                 sandbox.call_batch([{"target": "echo", "args": [1.0]}, {"target": "echo", "args": [2.0]},
@@ -96,7 +96,7 @@ def test_answers_come_call_by_call_so_a_hang_or_crash_keeps_the_ones_before_it()
 
 def test_state_does_not_leak_between_batches():
     code = "seen = []\ndef remember(x):\n    seen.append(x)\n    return float(len(seen))\n"
-    with Sandbox([code]) as sandbox:
+    with Session([code]) as sandbox:
         first = sandbox.call_batch([{"target": "remember", "args": [1.0]}, {"target": "remember", "args": [2.0]}])
         again = sandbox.call_batch([{"target": "remember", "args": [3.0]}])
     assert [r["ok"] for r in first] == [1.0, 2.0] and again[0]["ok"] == 1.0
@@ -105,7 +105,7 @@ def test_state_does_not_leak_between_batches():
 def test_arrays_cross_without_pickle_and_objects_are_refused():
     code = "import numpy as np\nclass Liar:\n    def __eq__(self, other):\n        return True\n" \
            "def liar():\n    return Liar()\ndef arr(x):\n    return x * 2\n"
-    with Sandbox([code]) as sandbox:
+    with Session([code]) as sandbox:
         liar, arr = sandbox.call_batch([{"target": "liar"}, {"target": "arr", "args": [np.arange(3.0)]}])
     assert "unsendable" in liar
     assert arr["ok"].tolist() == [0.0, 2.0, 4.0]
@@ -128,10 +128,11 @@ def test_without_isolation_the_grader_warns_and_require_sandbox_refuses(tmp_path
 
 
 def test_a_sandbox_that_cannot_start_is_the_graders_fault_not_the_students(monkeypatch):
-    from autograder import grading, warm_runner
+    from autograder import grade as grading
+    from autograder.sandbox import sandbox as sandbox_module
 
-    stop_warm_runners()  # this thread's warm runner would serve the submission
-    monkeypatch.setattr(warm_runner.sys, "executable", "/nonexistent/python3")
+    stop_sandboxes()  # this thread's warm runner would serve the submission
+    monkeypatch.setattr(sandbox_module.sys, "executable", "/nonexistent/python3")
     result = grading.grade_notebook(ROOT / "source" / "logistic_regression" / "logistic_regression.ipynb")
     assert result.status == "grader error" and result.score == 0
     assert "not your fault" in result.output and "did not start" in result.output
@@ -171,10 +172,10 @@ def look():
 
 
 def test_nothing_of_one_submission_reaches_the_next():
-    with Sandbox([LEAVE_TRACES]) as first:
+    with Session([LEAVE_TRACES]) as first:
         assert answer(first, "done") == 1.0
         time.sleep(0.2)  # the daemon is writing
-    with Sandbox([LOOK_AROUND]) as second:
+    with Session([LOOK_AROUND]) as second:
         seen = answer(second, "look")
         time.sleep(0.2)
         again = answer(second, "look")
@@ -201,7 +202,7 @@ def pry():
     found["ptrace"] = libc.ptrace(16, parent, 0, 0)  # PTRACE_ATTACH
     return found
 """
-    with Sandbox([code]) as sandbox:
+    with Session([code]) as sandbox:
         found = answer(sandbox, "pry")
     assert found == {"runner": 1, "mem": "PermissionError", "environ": "PermissionError", "maps": "PermissionError",
                      "ptrace": -1}
@@ -209,7 +210,7 @@ def pry():
 
 def test_killing_the_warm_runner_hurts_no_other_submission():
     runner_killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef fine():\n    return 2.0\n"
-    with Sandbox([runner_killer], Limits(notebook_seconds=5.0)) as sandbox:
+    with Session([runner_killer], Limits(notebook_seconds=5.0)) as sandbox:
         if not sandbox.runner.alive():  # a runner for these limits
             sandbox.runner.start()
         killed = sandbox.runner.process
@@ -217,7 +218,7 @@ def test_killing_the_warm_runner_hurts_no_other_submission():
             sandbox.call_batch([{"target": "fine"}])
         except SandboxFailure as failure:
             assert failure.kind == "crashed"
-    with Sandbox(["def fine():\n    return 2.0\n"]) as sandbox:
+    with Session(["def fine():\n    return 2.0\n"]) as sandbox:
         assert answer(sandbox, "fine") == 2.0  # the next submission gets a new runner
         assert sandbox.runner.process is not killed and killed.poll() is not None
 
@@ -228,7 +229,7 @@ def test_every_grader_thread_gives_a_submission_the_same_random_numbers_and_stri
     draws = []
 
     def grade_in_this_thread():
-        with Sandbox([code]) as sandbox:
+        with Session([code]) as sandbox:
             draws.append((sandbox_uid(), answer(sandbox, "draw")))
 
     grade_in_this_thread()
@@ -250,13 +251,13 @@ def test_a_killed_graders_runner_folder_is_removed_by_the_next_grader(tmp_path, 
     for folder in (orphan, alive):
         (folder / "home").mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    stop_warm_runners()
+    stop_sandboxes()
     try:
-        with Sandbox(["def fine():\n    return 1.0\n"]) as sandbox:
+        with Session(["def fine():\n    return 1.0\n"]) as sandbox:
             assert answer(sandbox, "fine") == 1.0
             assert not orphan.exists() and alive.exists()
     finally:
-        stop_warm_runners()
+        stop_sandboxes()
 
 
 # --- budgets: one cgroup (memory, processes) and one tmpfs (disk) per sandbox ----------------
@@ -270,7 +271,7 @@ def limits():
 
 def own_cgroup_folders():
     """{v1 controller, or "" for v2: the grader's own cgroup folder}, as /proc/self/cgroup and the mounts say."""
-    from autograder.sandbox_budget import _mounts, _own_cgroups
+    from autograder.sandbox.budget import _mounts, _own_cgroups
 
     own, folders = _own_cgroups(), {}
     for mount, options in _mounts("cgroup") + _mounts("cgroup2"):
@@ -286,9 +287,9 @@ def mounts_under(folder):
 
 
 def test_memory_and_processes_are_one_budget_of_the_whole_sandbox_in_a_cgroup_of_the_graders_own():
-    stop_warm_runners()
+    stop_sandboxes()
     limits = Limits(memory_bytes=1 << 30, processes=24)
-    with Sandbox([SEE_LIMITS], limits) as sandbox:
+    with Session([SEE_LIMITS], limits) as sandbox:
         address_space, _ = answer(sandbox, "limits")
         cgroup = sandbox.runner.cgroup
         assert cgroup is not None, Cgroup.unavailable
@@ -309,45 +310,45 @@ def test_memory_and_processes_are_one_budget_of_the_whole_sandbox_in_a_cgroup_of
         tmpfs = sandbox.runner.folder / "space"
         assert mounts_under(tmpfs) == [str(tmpfs)]
         assert os.statvfs(tmpfs).f_blocks * os.statvfs(tmpfs).f_frsize == limits.disk_bytes
-    stop_warm_runners()
+    stop_sandboxes()
     assert not any(folder.exists() for folder in cgroup.folders)  # removed when the sandbox ends
     assert mounts_under(tmpfs) == []
 
 
 def test_where_no_cgroup_can_be_made_memory_is_limited_per_process_and_the_grader_says_so(monkeypatch):
-    from autograder import sandbox_budget
-    from autograder.sandbox import budgets_missing, warn_if_not_isolated
+    from autograder.sandbox import budget as sandbox_budget
+    from autograder.sandbox.session import budgets_missing, warn_if_not_isolated
 
-    stop_warm_runners()
+    stop_sandboxes()
     monkeypatch.setattr(sandbox_budget, "_parent_folders", lambda: None)
     budgets_missing.cache_clear()
     try:
         with pytest.warns(UserWarning, match="NO SANDBOX BUDGET: no cgroup can be made here.*memory is limited "
                                              "per process"):
             warn_if_not_isolated("bwrap", require_isolation=False)
-        with Sandbox([SEE_LIMITS]) as sandbox:
+        with Session([SEE_LIMITS]) as sandbox:
             address_space, processes = answer(sandbox, "limits")
             assert sandbox.runner.cgroup is None
         assert address_space == Limits().memory_bytes and processes == Limits().processes
     finally:
-        stop_warm_runners()
+        stop_sandboxes()
         budgets_missing.cache_clear()
 
 
 def test_a_killed_graders_cgroup_is_removed_by_the_next_grader():
-    from autograder.sandbox_budget import CGROUP_PREFIX
+    from autograder.sandbox.budget import CGROUP_PREFIX
 
     dead = subprocess.Popen(["true"])
     dead.wait()
     orphan = Cgroup.make(f"{CGROUP_PREFIX}{dead.pid}-1-0", 1 << 30, 8)
     assert orphan is not None, Cgroup.unavailable
     sleeper = subprocess.Popen(["sleep", "60"], preexec_fn=orphan.join)  # what the killed grader left running
-    stop_warm_runners()
+    stop_sandboxes()
     try:
-        with Sandbox(["def fine():\n    return 1.0\n"]) as sandbox:
+        with Session(["def fine():\n    return 1.0\n"]) as sandbox:
             assert answer(sandbox, "fine") == 1.0
         assert not any(folder.exists() for folder in orphan.folders)
         assert sleeper.wait(timeout=5) == -9
     finally:
         sleeper.kill()
-        stop_warm_runners()
+        stop_sandboxes()

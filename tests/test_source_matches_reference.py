@@ -7,7 +7,7 @@ distinct dimensions, and the results must agree to 1e-12.
 import numpy as np
 import pytest
 
-from autograder.submission import grading_code, read_notebook
+from autograder.notebook.code_cells import grading_code, read_notebook
 from conftest import ROOT
 from reference import digits_mlp as dm
 from reference import hidden_layer as hl

@@ -1,7 +1,7 @@
 """A bug costs once: an item that calls other graded items is judged with correct versions of them.
 
 A call's ``stand_ins`` rebind those graded names, in the batch's fork only, to functions whose
-answers the grader computes with the reference solution (autograder/stand_ins.py). Real
+answers the grader computes with the reference solution (autograder/checks/stand_ins.py). Real
 sandboxes, real forks, as in test_sandbox.py.
 """
 import builtins
@@ -18,12 +18,13 @@ import pytest
 
 import reference.digits_mlp as mlp
 import reference.logistic_regression as ref
-from autograder import student_runner, wire
-from autograder.in_kernel import KernelStudent
-from autograder.sandbox import Limits, Sandbox, SandboxFailure
-from autograder.stand_ins import reference_answer
-from autograder.student import Student, call_spec
-from autograder.warm_runner import scrubbed_environment
+from autograder.sandbox import wire
+from autograder.sandbox.inside import calls as student_calls
+from autograder.checks.client import InProcessClient
+from autograder.sandbox.session import Limits, Session, SandboxFailure
+from autograder.checks.stand_ins import reference_answer
+from autograder.checks.client import Client, call_spec
+from autograder.sandbox.sandbox import scrubbed_environment
 from conftest import ROOT
 
 LR = functools.partial(reference_answer, "logistic_regression")
@@ -60,7 +61,7 @@ def reference_gradients(seeds=(0, 1, 2, 3)):
     """The reference's gradients, computed in a sandbox: its BLAS may round a matrix product
     differently from the grader's (this machine sets OPENBLAS_CORETYPE, the sandbox's
     environment does not), and the student's gradient does its products there."""
-    with Sandbox([inspect.getsource(ref)]) as sandbox:
+    with Session([inspect.getsource(ref)]) as sandbox:
         answers = sandbox.call_batch([call_spec("gradient", data(seed)) for seed in seeds])
     assert all(np.allclose(a["ok"], ref.gradient(*data(s)), rtol=1e-12, atol=0) for a, s in zip(answers, seeds))
     return {seed: answer["ok"] for seed, answer in zip(seeds, answers)}
@@ -80,7 +81,7 @@ def answers_of(sandbox, calls, **kwargs):
 @pytest.mark.parametrize("kind", list(LOGISTICS))
 def test_a_correct_gradient_is_judged_correct_whatever_the_logistic_it_calls(kind):
     expected = [reference_gradients()[seed] for seed in (0, 1)]
-    with Sandbox(cells(kind)) as sandbox:
+    with Session(cells(kind)) as sandbox:
         alone = answers_of(sandbox, [gradient_call(())])
         if isinstance(alone, list):  # without stand-ins it fails as before
             assert "ok" not in alone[0] or not np.array_equal(alone[0]["ok"], expected[0]), alone
@@ -92,7 +93,7 @@ def test_a_correct_gradient_is_judged_correct_whatever_the_logistic_it_calls(kin
 def test_without_stand_ins_each_broken_logistic_fails_the_way_it_always_did():
     seen = {}
     for kind in LOGISTICS:
-        with Sandbox(cells(kind)) as sandbox:
+        with Session(cells(kind)) as sandbox:
             result = answers_of(sandbox, [gradient_call(())])
         seen[kind] = result.kind if isinstance(result, SandboxFailure) else result[0].get("raised", "ok")
     assert seen == {"a stub": "NotImplementedError", "crashing": "ZeroDivisionError", "ending its process": "crashed",
@@ -163,7 +164,7 @@ def assert_same_arrays(answer, expected):
 
 def test_methods_get_stand_ins_set_on_their_class_with_the_objects_state_sent_nested_objects_too():
     expected = reference_layer_backward()
-    with Sandbox([LAYERS]) as sandbox:
+    with Session([LAYERS]) as sandbox:
         both = ["LinearUpdate.backward", "LogisticUpdate.backward"]
         alone, linear_only, stood_in, whole_layer, no_class = sandbox.call_batch([
             layer_call(()), layer_call(["LinearUpdate.backward"]), layer_call(both),
@@ -181,7 +182,7 @@ def test_the_state_a_method_stand_in_sends_is_numbers_and_nested_objects_tagged_
     exec(compile(LAYERS, "<cell 0>", "exec"), namespace)
     layer = namespace["Layer"](2, 1)
     layer.count, layer.flag, layer.scale = 3, True, np.float64(0.5)
-    state = student_runner.object_state(layer, "__main__")
+    state = student_calls.object_state(layer, "__main__")
     # left out: a string, a list, a random generator and the LinearUpdate's link back to its Layer
     assert wire.pack(state) == wire.pack({"class": "Layer", "attributes": {
         "linear": {"class": "LinearUpdate", "attributes": {"W": layer.linear.W, "b": layer.linear.b}},
@@ -190,7 +191,7 @@ def test_the_state_a_method_stand_in_sends_is_numbers_and_nested_objects_tagged_
 
 def test_stand_ins_exist_only_for_their_call_inside_its_fork():
     expected = reference_gradients()[0]
-    with Sandbox(cells("a stub")) as sandbox:
+    with Session(cells("a stub")) as sandbox:
         first, after = sandbox.call_batch([gradient_call(), gradient_call(())], stand_in=LR)
         later, = sandbox.call_batch([gradient_call(())])
         assert sandbox.call_batch([call_spec("logistic", (np.zeros(2),))])[0]["raised"] == "NotImplementedError"
@@ -204,10 +205,10 @@ def test_a_stand_in_that_cannot_answer_fails_its_caller_and_says_which_stand_in(
 
     caller = "def caller(A, gY):\n    return LinearUpdate(4, 3).backward(A, gY)\n"
     objects = "def objects():\n    return logistic(object())\n"
-    with Sandbox(cells("a stub") + [objects]) as sandbox:
+    with Session(cells("a stub") + [objects]) as sandbox:
         refused, = sandbox.call_batch([gradient_call()], stand_in=refuses)
         not_numbers, = sandbox.call_batch([{"target": "objects", "stand_ins": ["logistic"]}], stand_in=LR)
-    with Sandbox([LAYERS, caller]) as sandbox:
+    with Session([LAYERS, caller]) as sandbox:
         impossible, = sandbox.call_batch([call_spec("caller", (np.ones((5, 2)), np.ones((7, 2))),
                                                     stand_ins=["LinearUpdate.backward"])], stand_in=MLP)
     for answer in (refused, impossible, not_numbers):
@@ -223,7 +224,7 @@ def test_a_stand_in_that_cannot_answer_fails_its_caller_and_says_which_stand_in(
 FORGER = """
 import sys
 def forge(name):
-    runner = sys.modules["__main__"]  # the sandbox's student_runner: its pipes are the fork's own
+    runner = sys.modules["submission"]  # the sandbox's submission program: its pipes are the fork's own
     runner.wire.write_all(runner.STAND_IN_REQUESTS, runner.wire.pack(
         {"event": "stand_in", "name": name, "args": [], "kwargs": {}, "self": None}))
     return runner.wire.read_frame(runner.REQUESTS)
@@ -239,7 +240,7 @@ def test_a_request_for_a_name_the_call_does_not_stand_in_ends_the_batch_as_a_pro
         asked.append(request["name"])
         return {"ok": 0.0}
 
-    with Sandbox([FORGER]) as sandbox:
+    with Session([FORGER]) as sandbox:
         allowed, = sandbox.call_batch([{"target": "forge", "args": ["logistic"], "stand_ins": ["logistic"]}],
                                       stand_in=responder)
         with pytest.raises(SandboxFailure) as failure:
@@ -256,7 +257,7 @@ def test_a_stand_in_counts_within_its_calls_time_limit_and_the_next_batch_starts
         time.sleep(1.5)
         return LR(request)
 
-    with Sandbox(cells("a stub"), Limits(call_seconds=1.0)) as sandbox:
+    with Session(cells("a stub"), Limits(call_seconds=1.0)) as sandbox:
         with pytest.raises(SandboxFailure) as failure:
             sandbox.call_batch([gradient_call()], stand_in=slow)
         assert failure.value.kind == "timeout"
@@ -269,7 +270,7 @@ def test_large_requests_and_answers_cross_whole_in_order():
     big = np.random.default_rng(0).normal(size=(200_000, 1))  # 1.6 MB each way: far above a pipe's buffer
     code = LOGISTICS["a stub"] + "def echo(z):\n    return z\ndef both(z):\n    return logistic(z), logistic(-z), z\n"
     plain, stood_in = {"target": "echo", "args": [big]}, {"target": "both", "args": [big], "stand_ins": ["logistic"]}
-    with Sandbox([code]) as sandbox:
+    with Session([code]) as sandbox:
         for _ in range(3):
             answers = sandbox.call_batch([plain, stood_in, plain, stood_in, {**stood_in, "stand_ins": []}],
                                          stand_in=LR)
@@ -282,14 +283,14 @@ def test_large_requests_and_answers_cross_whole_in_order():
 
 
 def test_calls_with_stand_ins_need_a_responder():
-    with Sandbox(cells("a stub")) as sandbox:
+    with Session(cells("a stub")) as sandbox:
         with pytest.raises(ValueError):
             sandbox.call_batch([gradient_call()])
 
 
 def test_the_student_answers_stand_ins_with_its_assignments_reference_and_keys_them_apart():
-    with Sandbox(cells("a stub")) as sandbox:
-        student = Student(sandbox, assignment="logistic_regression")
+    with Session(cells("a stub")) as sandbox:
+        student = Client(sandbox, assignment="logistic_regression")
         assert np.array_equal(student.batch([gradient_call()])[0]["ok"], reference_gradients()[0])
         assert student.batch([gradient_call(())])[0]["raised"] == "NotImplementedError"
         student.prefetch([gradient_call(seed=2), gradient_call(seed=3)])
@@ -338,11 +339,11 @@ def label(assignment):
 
 def kernel_main():
     """In a process of its own, as a kernel: each assignment's answers (wire bytes, hex) from
-    KernelStudent, and whether the namespace and its classes were restored exactly."""
+    InProcessClient, and whether the namespace and its classes were restored exactly."""
     namespace = kernel_namespace(KERNEL_SOURCES)
     before = dict(namespace)
     classes = {name: dict(vars(namespace[name])) for name in ("LinearUpdate", "LogisticUpdate", "Layer")}
-    found = {label(assignment): wire.pack(KernelStudent(namespace, stand_in=responder(assignment)).batch(specs)).hex()
+    found = {label(assignment): wire.pack(InProcessClient(namespace, stand_in=responder(assignment)).batch(specs)).hex()
              for assignment, specs in kernel_calls().items()}
     found["restored"] = (namespace.keys() == before.keys() and all(namespace[k] is v for k, v in before.items())
                          and {name: dict(vars(namespace[name])) for name in classes} == classes)
@@ -358,7 +359,7 @@ def test_in_the_kernel_stand_ins_give_the_sandboxs_answers_byte_for_byte_and_the
     assert lines, done.stdout[-2000:] + done.stderr[-2000:]
     in_kernel = json.loads(lines[-1][len("KERNEL"):])
     assert in_kernel.pop("restored") is True
-    with Sandbox(KERNEL_SOURCES) as sandbox:
+    with Session(KERNEL_SOURCES) as sandbox:
         for assignment, specs in kernel_calls().items():
             in_sandbox = sandbox.call_batch(specs, stand_in=responder(assignment))
             assert any("ok" in a for a in in_sandbox) and any("raised" in a for a in in_sandbox)
@@ -370,7 +371,7 @@ def test_stand_ins_are_put_back_exactly_even_when_the_call_raises():
     namespace = kernel_namespace([LAYERS])
     before, layer_vars = dict(namespace), dict(vars(namespace["Layer"]))
     with pytest.raises(RuntimeError):
-        with student_runner.stand_ins_installed(namespace, ["logistic", "Layer.backward", "Layer.forward"], LR):
+        with student_calls.stand_ins_installed(namespace, ["logistic", "Layer.backward", "Layer.forward"], LR):
             assert namespace["logistic"].__name__ == "logistic" and "forward" in vars(namespace["Layer"])
             raise RuntimeError
     assert namespace == before and "logistic" not in namespace
@@ -379,7 +380,7 @@ def test_stand_ins_are_put_back_exactly_even_when_the_call_raises():
 
 def test_an_error_names_the_innermost_function_of_the_students_it_was_raised_in():
     code = LAYERS + LOGISTICS["crashing"] + GRADIENT + "def top():\n    return Layer(2, 1).backward(1, 2, 3)\n"
-    with Sandbox([code, "1 / 0\n"]) as sandbox:
+    with Session([code, "1 / 0\n"]) as sandbox:
         crash, stub, top = sandbox.call_batch([gradient_call(()), layer_call(()),
                                                {"target": "top"}])
         cell_error, = sandbox.startup["cell_errors"]

@@ -4,8 +4,8 @@ import re
 import numpy as np
 import pytest
 
-from autograder.checks import CheckFailed
-from autograder.hidden_tests import test_digits_mlp as digits
+from autograder.checks.expect import CheckFailed
+from autograder.assignments.digits_mlp import test_digits_mlp as digits
 from submissions import failures, grade, report, submission
 
 PLACEHOLDER = re.compile(r"\{[A-Za-z_]\w*\}")  # "{k}" left by a string that is not an f-string

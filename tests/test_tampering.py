@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from autograder.course import ASSIGNMENTS
-from autograder.grading import grade_notebook
+from autograder.grade import grade_notebook
 from submissions import cell_source, code, release_submission, report
 
 A = "logistic_regression"
@@ -154,13 +154,13 @@ CHEATS = {
         except Exception:
             pass
         try:
-            import autograder.hidden_tests.test_logistic_regression as hidden
+            import autograder.assignments.logistic_regression.test_logistic_regression as hidden
             loss, gradient, delta_w = hidden.ref.loss, hidden.ref.gradient, hidden.ref.delta_w
         except Exception:
             pass
         try:
-            import autograder.checks
-            autograder.checks.is_close = lambda *a, **k: True
+            import autograder.checks.expect
+            autograder.checks.expect.is_close = lambda *a, **k: True
         except Exception:
             pass
     """), True),

@@ -1,0 +1,1 @@
+"""The hidden checks of hidden_layer (reference: reference/hidden_layer.py)."""

@@ -1,0 +1,1 @@
+"""The hidden checks of logistic_regression (reference: reference/logistic_regression.py)."""

@@ -1,0 +1,1 @@
+"""3. The hidden checks: the pytest suite run against a submission through a Client."""

@@ -1,0 +1,1 @@
+"""Where the core plugs into the rest of the world: nbgrader, Gradescope, GitHub Classroom, Dask, batches."""
