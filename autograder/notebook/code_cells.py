@@ -2,10 +2,33 @@
 
 A notebook's code cells are kept in order, except the nbgrader test cells (their checks
 are the grader's business) and the cells tagged ``skip-grading`` (plots, training runs).
-IPython-only lines (``%magic``, ``!shell``) are dropped: the code runs as plain Python.
+
+IPython syntax (``%magic``, ``%%cell magic``, ``!shell``, ``x = !cmd``, ``obj?``) becomes Python
+here, in the grader, through IPython's own transformer: the one the kernel runs every cell
+through, so a cell is read exactly as nbgrader's kernel reads it (strings, brackets, line
+continuations, indented blocks, ``x = %time f(1)``). What it writes calls
+``get_ipython().run_line_magic(...)``, ``run_cell_magic``, ``system``, ``getoutput``; in the
+sandbox, ``get_ipython`` is a shell that runs no command and needs no IPython
+(autograder/sandbox/inside/ipython_shell.py says what each magic does there).
+
+The lines stay where the student wrote them, so errors cite the student's lines: a line
+magic becomes one call on its line (one line for a magic continued with backslashes, as in the
+kernel). The body of a cell magic that runs Python (``%%time``, ``%%timeit``, ``%%prun``,
+``%%capture``) is transformed too, as IPython transforms it when the magic runs, and sent as a
+string literal spread over the cell's own lines: the functions it defines report errors at
+their lines. A cell that already is Python is sent as it is (IPython would not change it), and
+then IPython is not even imported. Without IPython, or past the notebook's ``TRANSFORM_BUDGET``,
+the lines that start with ``%`` or ``!`` are dropped.
+
+Why not by hand: the body of ``%%time`` must run (it may define a graded function),
+``%time y = f(x)`` must bind ``y``, ``x = !ls`` must bind a list, and telling a magic from a
+``%`` or ``!`` inside a string or brackets needs IPython's tokenizer rules anyway. Why not
+IPython in the sandbox: it costs every student process 200 modules, and its magics run shells.
 """
 import ast
+import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +115,98 @@ def code_cells(notebook):
     return cells
 
 
-def python_only(source):
-    """``source`` without IPython magics and shell escapes, which plain Python cannot run."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
+# IPython's transformer tokenizes the whole cell again after each piece of IPython syntax it
+# transforms, in pure Python (a few hundred kB a second): a few thousand magics in a long cell
+# would keep the grader busy for minutes. Each notebook may have it read this many characters
+# (about two seconds; a hundred times what an honest notebook needs); beyond that, the lines
+# that start with % or ! are dropped, as without IPython.
+TRANSFORM_BUDGET = 1_000_000
+_MAYBE_IPYTHON = re.compile(r"^[ \t]*[%!?]|\?[ \t]*$|=[ \t]*[%!]", re.MULTILINE)  # what may cost a pass
+
+
+def python_only(source, budget=None):
+    """``source`` as plain Python for the sandbox: IPython syntax transformed as the kernel
+    transforms it (see the module docstring); a cell that is Python already, as it is.
+
+    ``budget``: [characters IPython's transformer may still read], shared by a notebook's cells.
+    """
+    if _parses(source):
+        return source
+    if budget is None:
+        budget = [TRANSFORM_BUDGET]
+    manager = _ipython_transformer()
+    passes = 1 if source.lstrip().startswith("%%") else 1 + len(_MAYBE_IPYTHON.findall(source))
+    cost = len(source) * passes  # a cell magic takes one pass; its body is charged on its own
+    if manager is None or cost > budget[0]:
+        return _dropped_ipython_lines(source)
+    budget[0] -= cost
+    return _transformed(source, manager, budget)
+
+
+def _parses(source):
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):  # ValueError: a null byte
+        return False
+    except (MemoryError, RecursionError):  # nested too deeply: IPython cannot help either
+        return True
+    return True
+
+
+@functools.cache
+def _ipython_transformer():
+    """IPython's cell transformer (as the kernel's), or None where IPython cannot be imported."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except Exception:  # not installed, or broken
+        return None
+    return TransformerManager()
+
+
+def _dropped_ipython_lines(source):
+    """Without IPython: ``source`` without its IPython-only lines."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+CODE_CELL_MAGICS = ("time", "timeit", "prun", "capture")  # cell magics whose body is Python
+_CELL_MAGIC_CALL = "get_ipython().run_cell_magic"
+
+
+def _transformed(source, manager, budget):
+    """``source`` as IPython turns it into Python, on the same lines (but a magic's line
+    continuations, which IPython joins in the kernel too)."""
+    lines = source.splitlines(keepends=True)
+    blank = next((i for i, line in enumerate(lines) if line and not line.isspace()), 0)  # IPython drops them
+    try:
+        code = manager.transform_cell(source)
+    except Exception:  # the kernel could not run this cell either: Python says why
+        return source
+    if code.startswith(_CELL_MAGIC_CALL):
+        try:
+            name, line, body = ast.literal_eval(code[len(_CELL_MAGIC_CALL):].strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return "\n" * blank + code
+        if name in CODE_CELL_MAGICS:
+            body = python_only(body, budget)
+        code = f"{_CELL_MAGIC_CALL}({name!r}, {line!r}, {literal_on_its_lines(body)})\n"
+    return "\n" * blank + code
+
+
+# What splitlines (so linecache) takes for the end of a line, or source cannot hold; and quoting.
+_ESCAPES = {c: c.encode("unicode_escape").decode() for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00"}
+_ESCAPES.update({"\\": "\\\\", "'": "\\'"})
+
+
+def literal_on_its_lines(text):
+    """A string literal of ``text`` that opens with a line of its own and then keeps text's
+    lines as they are: line k of ``text`` is line k + 1 of the literal."""
+    return "'''\\\n" + "".join(_ESCAPES.get(c, c) for c in text) + "'''"
 
 
 def grading_code(notebook):
     """The Python source the grader runs: every code cell but test and skip-grading cells."""
-    return [python_only(c.source) for c in code_cells(notebook)
+    budget = [TRANSFORM_BUDGET]
+    return [python_only(c.source, budget) for c in code_cells(notebook)
             if not c.is_test and SKIP_TAG not in c.tags]
 
 
@@ -111,13 +217,13 @@ def trusted_grading_code(submitted, source):
     the source decides which cells are ``skip-grading``: a student cannot change either.
     """
     source_cells = {c.cell_id: c for c in code_cells(source)}
-    code = []
+    code, budget = [], [TRANSFORM_BUDGET]
     for cell in code_cells(submitted):
         original = source_cells.get(cell.cell_id)
         if cell.is_test or (original is not None and (original.is_test or SKIP_TAG in original.tags)):
             continue
         locked = original is not None and original.cell_id in _locked_ids(source)
-        code.append(python_only(original.source if locked else cell.source))
+        code.append(python_only(original.source if locked else cell.source, budget))
     return code
 
 

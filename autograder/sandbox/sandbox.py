@@ -34,7 +34,8 @@ from autograder.sandbox.budget import CGROUP_PREFIX, Cgroup, Tmpfs, remove_orpha
 
 HERE = Path(__file__).resolve().parent
 # The programs inside the sandbox (inside/) and the wire format they speak, copied into its /runner.
-INSIDE_PROGRAMS = (HERE / "wire.py", *(HERE / "inside" / f"{name}.py" for name in ("calls", "submission", "warm_server")))
+INSIDE_PROGRAMS = (HERE / "wire.py", *(HERE / "inside" / f"{name}.py"
+                                       for name in ("calls", "ipython_shell", "submission", "warm_server")))
 # Each grader thread gives its sandboxes a uid of their own, so that the process limit
 # (counted per uid) of one grader's student cannot starve another grader's.
 SANDBOX_UID_BASE = 100000

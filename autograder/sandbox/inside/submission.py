@@ -22,10 +22,12 @@ import types
 if __package__:  # imported by the grader (autograder.integrations.in_kernel runs calls the same way)
     from autograder.sandbox import wire
     from autograder.sandbox.inside.calls import error_summary, run_call
-else:  # a script in the sandbox, beside its copies of wire.py and calls.py; -P leaves that folder off the path
+    from autograder.sandbox.inside.ipython_shell import ZMQInteractiveShell
+else:  # a script in the sandbox, beside its wire.py, calls.py, ipython_shell.py; -P leaves that folder off the path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import wire  # noqa: E402
     from calls import error_summary, run_call  # noqa: E402
+    from ipython_shell import ZMQInteractiveShell  # noqa: E402
 
 REQUESTS, ANSWERS = None, None  # file descriptors of the submission being served
 RANDOM_STATE = None  # the random module's state after the notebook ran (a fork reseeds it)
@@ -226,6 +228,7 @@ def become_submission(request_fd, answer_fd, control, limits):
     cells = read_request()["cells"]
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     namespace["__lazy_module__"] = functools.partial(LazyModule, namespace)
+    namespace["get_ipython"] = ZMQInteractiveShell(namespace).get_ipython  # what the notebook's magics call
     errors = run_cells(cells, namespace)
     defined = sorted(k for k in namespace if not k.startswith("__"))
     RANDOM_STATE = random.getstate()
