@@ -183,7 +183,7 @@ def test_zip_layout_and_executables(zips):
     assert f"source/{A}/{A}.ipynb" in infos
     assert not any(n.startswith("source/") and A not in n for n in infos), "other assignments' notebooks"
     assert "reference/logistic_regression.py" in infos and "autograder/grade.py" in infos
-    assert f"autograder/assignments/{A}/test_{A}.py" in infos and "autograder/integrations/gradescope.py" in infos
+    assert f"autograder/assignments/{A}/spec.py" in infos and "autograder/integrations/gradescope.py" in infos
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in infos)
     for script in ("run_autograder", "setup.sh", "setup_python.sh"):
         mode = infos[script].external_attr >> 16

@@ -26,7 +26,11 @@ from autograder.integrations.in_kernel import hidden_score
 from autograder.notebook.code_cells import read_notebook, trusted_grading_code
 assignment, path = sys.argv[1:3]
 source = read_notebook(f"source/{assignment}/{assignment}.ipynb")
+from autograder.sandbox.inside.ipython_shell import ZMQInteractiveShell
 namespace = {"__name__": "__main__"}
+namespace["get_ipython"] = ZMQInteractiveShell(namespace).get_ipython  # as the sandbox binds it
+# what a kernel's input history holds once the notebook ran: the input seed is drawn from it
+namespace["In"] = [""] + [c["source"] for c in read_notebook(path)["cells"] if c.get("cell_type") == "code"]
 for code in trusted_grading_code(read_notebook(path), source):
     try:
         exec(code, namespace)
@@ -58,3 +62,29 @@ def test_in_kernel_and_sandbox_give_the_same_item_scores(assignment, name, repla
     path = submission(tmp_path, assignment, replace=replace)
     sandbox = grade_notebook(path).item_scores()
     assert in_kernel_scores(assignment, path) == pytest.approx(sandbox, abs=1e-6)
+
+
+def test_a_real_kernel_draws_the_hidden_inputs_from_the_same_seed_as_the_sandbox(tmp_path):
+    """The input seed comes from the definitions of the graded names: read from the notebook file
+    by the sandbox, from the kernel's own input history by the in-kernel checks."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.notebook.code_cells import read_notebook
+    from autograder.notebook.input_seed import input_seed, notebook_sources
+
+    assignment = "logistic_regression"
+    path = submission(tmp_path, assignment)
+    names = [g.name for g in ASSIGNMENTS[assignment]]
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "from autograder.integrations.in_kernel import kernel_cells\n"
+        "from autograder.notebook.input_seed import input_seed\n"
+        f"print('SEED', input_seed(kernel_cells(globals()), {names!r}))"))
+    NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
+    sandbox_seed = input_seed(notebook_sources(read_notebook(path)), names)
+    assert f"SEED {sandbox_seed}" in printed, printed
+    other = submission(tmp_path / "other", assignment, replace={"loss-solution": "def loss(y, t):\n    return 0.0\n"})
+    assert input_seed(notebook_sources(read_notebook(other)), names) != sandbox_seed

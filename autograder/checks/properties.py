@@ -1,13 +1,15 @@
 """Properties every graded name is checked for, in the order the hidden suite uses.
 
 Each takes the ``student`` handle and a ``Call`` (a typical call of the graded name) and
-raises CheckFailed with a sentence for the student when the property does not hold.
+raises CheckFailed with a sentence for the student when the property does not hold. The spec
+engine (autograder/checks/engine.py) uses ``Call``, ``saturated_loss`` and ``informative``; the
+others serve the hand-written checks (digits_mlp) until they are generated too.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.checks.expect import CheckFailed, NotImplementedYet, describe, expect_array, expect_finite, expect_shape
+from autograder.checks.expect import CheckFailed, NotImplementedYet, describe, expect_array, expect_finite
 from autograder.checks.client import call_spec
 
 
@@ -56,10 +58,6 @@ def returns_number(student, call):
     if array.size != 1:
         raise CheckFailed(f"{call.shown()} should return one number, but it returned {describe(array)}.")
     return float(array.ravel()[0])
-
-
-def has_shape(student, call, shape, hint=""):
-    return expect_shape(call.run(student), shape, f"The result of {call.shown()}", hint)
 
 
 def is_finite(student, call, when=""):

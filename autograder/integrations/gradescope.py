@@ -25,7 +25,7 @@ from pathlib import Path
 from autograder.course import ASSIGNMENTS, notebook_name
 from autograder.scores.results import SubmissionResult
 
-KIT = Path(__file__).resolve().parent.parent
+KIT = Path(__file__).resolve().parents[2]  # the kit: autograder/integrations/gradescope.py
 TEMPLATES = Path(__file__).resolve().parent / "gradescope_files"
 SCRIPTS = ("setup.sh", "setup_python.sh", "run_autograder")
 CONFIG = "gradescope_config.json"

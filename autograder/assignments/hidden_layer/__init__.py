@@ -1,1 +1,2 @@
-"""The hidden checks of hidden_layer (reference: reference/hidden_layer.py)."""
+"""The home of hidden_layer: spec.py declares its graded items and generates their hidden checks
+(reference: reference/hidden_layer.py)."""

@@ -1,1 +1,2 @@
-"""The hidden checks of logistic_regression (reference: reference/logistic_regression.py)."""
+"""The home of logistic_regression: spec.py declares its graded items and generates their hidden checks
+(reference: reference/logistic_regression.py)."""
