@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.checks.expect import CheckFailed
-from autograder.assignments.digits_mlp import test_digits_mlp as digits
+from autograder.assignments.digits_mlp import spec as digits
 from submissions import failures, grade, report, submission
 
 PLACEHOLDER = re.compile(r"\{[A-Za-z_]\w*\}")  # "{k}" left by a string that is not an f-string

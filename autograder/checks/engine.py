@@ -9,11 +9,12 @@ Each check draws from an rng seeded with ``student.seed`` and the crc32 of item 
 (the typical call: "typical call"), so adding a check never shifts another's draws. A bug costs
 once: a value check's failed draw passes when right on top of the student's own ``Item.uses``.
 
-For digits_mlp: ``init``/``attributes`` build the object of a "Class.method" item; ``state(obj)``
-sends a reference object to a method on another item's own path; ``whole_mistakes``. Not there yet:
-``arg_objects``/``return_attributes`` (train: extras on ``Call``, the reference through
-sandbox.inside.calls.run_call), a reference other than the module's function, and gates passing
-on top of own dependencies (today's ``composite_check``).
+For methods (digits_mlp): ``init``/``attributes`` build the object of a "Class.method" item;
+``state(obj)`` sends a reference object to a method on another item's own path; ``whole_mistakes``;
+``labels`` stay integer in the integers check. Not there: digits_mlp's train (its Network argument
+is built in the sandbox through ``arg_objects``/``return_attributes``; its checks are by hand in
+its spec), and gates passing on top of own dependencies (the stand-ins keep a broken component
+from costing a gate).
 """
 import copy
 import functools
@@ -84,6 +85,7 @@ class Item:
     cases: tuple = ()
     integers: Callable = None  # (rng, typical inputs) -> inputs with integer arrays, or [(variant, inputs)]
     integers_text: str = "accepts integer arrays"
+    labels: tuple = ()  # inputs that are integer labels: the integers check leaves them integer
     unchanged: str = "leaves its inputs unchanged"
     deterministic: str = "gives the same output twice"
     noun: str = "results"  # "gave different results"
@@ -395,7 +397,8 @@ class Check:
         """Integer arrays in the inputs give the result of the same values as floats."""
         made = self.item.integers(self.rng, self.typical())
         for variant, ints in made if isinstance(made, list) else [("", made)]:
-            floats = tree_map(lambda a: a.astype(float) if isinstance(a, np.ndarray) else a, ints)
+            floats = {k: v if k in self.item.labels else tree_map(
+                lambda a: a.astype(float) if isinstance(a, np.ndarray) else a, v) for k, v in ints.items()}
             got, want = self.values([ints, floats])
             for path, w in parts(want, self.item.order):
                 if not same(at(got, path), w, 1e-9, 1e-12):

@@ -1,15 +1,11 @@
-"""Properties every graded name is checked for, in the order the hidden suite uses.
-
-Each takes the ``student`` handle and a ``Call`` (a typical call of the graded name) and
-raises CheckFailed with a sentence for the student when the property does not hold. The spec
-engine (autograder/checks/engine.py) uses ``Call``, ``saturated_loss`` and ``informative``; the
-others serve the hand-written checks (digits_mlp) until they are generated too.
-"""
+"""What the spec engine (autograder/checks/engine.py) and the specs share besides it: ``Call``,
+a call of a graded name; ``saturated_loss``, a loss at predictions of exactly 0 and 1; and
+``informative``, whether a dependency's answers say something about their inputs."""
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.checks.expect import CheckFailed, NotImplementedYet, describe, expect_array, expect_finite
+from autograder.checks.expect import CheckFailed, describe, expect_array
 from autograder.checks.client import call_spec
 
 
@@ -36,35 +32,12 @@ class Call:
         return f"{self.target}({', '.join(parts)})"
 
 
-def runs(student, call):
-    """Defined and callable; a stub's NotImplementedError still counts as running."""
-    try:
-        call.run(student)
-    except NotImplementedYet:
-        pass
-
-
-def is_implemented(student, call):
-    call.run(student)
-
-
-def returns_array(student, call, what=None):
-    return expect_array(call.run(student), what or f"The result of {call.shown()}")
-
-
-def returns_number(student, call):
+def number(student, call):
     value = call.run(student)
     array = expect_array(value, f"The result of {call.shown()}")
     if array.size != 1:
         raise CheckFailed(f"{call.shown()} should return one number, but it returned {describe(array)}.")
     return float(array.ravel()[0])
-
-
-def is_finite(student, call, when=""):
-    value = call.run(student)
-    parts = value if isinstance(value, (tuple, list)) else [value]
-    for part in parts:
-        expect_finite(part, f"The result of {call.shown()}", when)
 
 
 def as_float_list(value):
@@ -73,37 +46,6 @@ def as_float_list(value):
         value = [value[key] for key in sorted(value)]
     parts = value if isinstance(value, (tuple, list)) else [value]
     return [np.asarray(p, dtype=float) for p in parts]
-
-
-def accepts_integers(student, call, int_args):
-    """Integer input arrays give the same result as the same values as floats."""
-    float_args = tuple(np.asarray(a, dtype=float) if isinstance(a, np.ndarray) else a for a in int_args)
-    got, want = student.answers([call.spec(int_args), call.spec(float_args)])
-    got, want = student.value(call.target, got), student.value(call.target, want)
-    for g, w in zip(as_float_list(got), as_float_list(want)):
-        if g.shape != w.shape or not np.allclose(g, w, rtol=1e-9, atol=1e-12):
-            raise CheckFailed(f"{call.target} gives a different result for integer inputs ({describe(g)}) than "
-                              f"for the same values as floats ({describe(w)}). Convert with np.asarray(x, dtype=float), "
-                              "and avoid integer division or in-place operations on the inputs.")
-
-
-def leaves_inputs_unchanged(student, call):
-    answer = student.batch([call.spec(return_args=True)])[0]
-    student.value(call.target, answer)
-    for index, (before, after) in enumerate(zip(call.args, answer.get("args_after", []))):
-        if isinstance(before, np.ndarray) and not np.array_equal(np.asarray(after), before):
-            raise CheckFailed(f"{call.target} modified its argument number {index + 1} in place "
-                              f"(it was {describe(before)}, it became {describe(np.asarray(after))}). "
-                              "Work on a copy, or use operations that return new arrays (a = a - b, not a -= b).")
-
-
-def is_deterministic(student, call):
-    first, second = student.batch([call.spec(), call.spec()])
-    first, second = student.value(call.target, first), student.value(call.target, second)
-    for a, b in zip(as_float_list(first), as_float_list(second)):
-        if a.shape != b.shape or not np.array_equal(a, b):
-            raise CheckFailed(f"Calling {call.shown()} twice with the same inputs gave different results "
-                              f"({describe(a)} then {describe(b)}). Do not keep state between calls or use randomness.")
 
 
 # A loss is "large" where a prediction is certainly wrong when it is at least what a predicted
@@ -117,7 +59,7 @@ CERTAINLY_RIGHT_LOSS = 1e-5
 def saturated_loss(student, certainly_wrong, certainly_right, what, prediction, hint):
     """A loss at predictions of exactly 0 and 1 (the calls ``certainly_wrong``, where every
     prediction is certainly wrong, and ``certainly_right``) is finite, large, and near 0."""
-    wrong, right = (returns_number(student, call) for call in (certainly_wrong, certainly_right))
+    wrong, right = (number(student, call) for call in (certainly_wrong, certainly_right))
     if not np.isfinite(wrong) or wrong < CERTAINLY_WRONG_LOSS:
         raise CheckFailed(f"{what} is {wrong:.6g} when every {prediction} is certainly wrong (probability 0 for the "
                           f"right answer); it should be finite and large, at least {CERTAINLY_WRONG_LOSS:g}. {hint}")

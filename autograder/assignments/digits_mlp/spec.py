@@ -1,0 +1,729 @@
+"""Hidden checks of digits_mlp: the backward methods, the network's L2 term and gradients,
+momentum_update and train.
+
+Data is column-major (an activation is (n_features, N)); every input has its dimensions
+distinct (never square, never N = 1), so that a transposed or broadcast result shows.
+train's checks are by hand (below ITEMS): its Network argument is built in the sandbox
+(call-spec ``arg_objects``, read back with ``return_attributes``), and a train that is right on
+top of the student's own Network.gradients and momentum_update (composed here) passes.
+"""
+import functools
+
+import numpy as np
+
+from autograder.checks.client import call_spec
+from autograder.checks.engine import Case, Item, Numeric, checks, same, scale, tree_map, uses
+from autograder.checks.expect import (CheckFailed, NotImplementedYet, describe, expect_close, expect_finite,
+                                      expect_shape)
+from autograder.checks.properties import Call, informative, saturated_loss
+from autograder.checks.suite import check
+from autograder.scores.scoring import GATE, ROBUSTNESS, VALUE
+from reference import digits_mlp as ref
+from reference.logistic_regression import logistic
+
+PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
+ORDER = ("W3", "b3", "W2", "b2", "W1", "b1")  # output side first: where a mistake starts
+ATTRIBUTE_OF = {"W1": "hidden1.linear.W", "b1": "hidden1.linear.b", "W2": "hidden2.linear.W",
+                "b2": "hidden2.linear.b", "W3": "output.W", "b3": "output.b"}
+GRADS = ("gA", "gW", "gb")
+BACKWARD = ("LinearUpdate.backward", "LogisticUpdate.backward", "SoftmaxClassifier.backward")
+
+
+def shape_hint(got, want, n, name):
+    """A hint for an array ``name`` of shape ``got`` instead of ``want`` (N = n)."""
+    if got == (n, n):
+        return (f"An ({n}, {n}) array, N × N, comes from an accidental broadcast: a ({n},) array combined "
+                f"with a ({n}, 1) one. Keep every array 2-D, e.g. sum(axis=1, keepdims=True).")
+    if len(want) == 2 and got == want[::-1]:
+        return f"It looks transposed: {name} has the shape of the thing it is the gradient of, {want}."
+    if len(want) == 2 and want[1] == 1 and got == (want[0],):
+        return f"Keep {name} 2-D, a column ({want[0]}, 1): use keepdims=True when you sum."
+    if len(want) == 2 and want[1] == 1 and got in ((1, n), (n,)):
+        return (f"The bias gradient was summed over the wrong axis: sum over the N = {n} examples, the "
+                "columns (axis=1, keepdims=True), to get one number per unit.")
+    return f"A gradient has the shape of the thing it is the gradient of: {name} is {want}."
+
+
+def n_of(i):
+    return np.shape(i.get("A", i.get("X", i.get("P", i.get("Y")))))[1]
+
+
+def hint(name=lambda path: "the result"):
+    return lambda got, want, path, i: shape_hint(got, want, n_of(i), name(path))
+
+
+def linear_state(linear):
+    return linear.W.shape, {"W": linear.W, "b": linear.b}
+
+
+STATES = {"LinearUpdate.backward": linear_state, "LogisticUpdate.backward": lambda obj: ((), {}),
+          "SoftmaxClassifier.backward": lambda obj: ((), {}),
+          "Layer.backward": lambda layer: (layer.linear.W.shape,
+                                           {"linear.W": layer.linear.W, "linear.b": layer.linear.b})}
+
+
+def backward_item(name, **spec):
+    """A backward method returning (gA, gW, gb) for a linear map W (n_in, n_out), b (n_out, 1)."""
+    return Item(name, dims=tuple({"n_in": a, "n_out": b, "n": c} for a, b, c in ((5, 3, 7), (4, 6, 9), (7, 2, 5))),
+                type_text="returns a tuple (gA, gW, gb) of three arrays", state=STATES.get(name),
+                shape_text="has shapes (n_in, N), (n_in, n_out), (n_out, 1)", shape_hint=hint(lambda p: GRADS[p[0]]),
+                part_label=lambda p: GRADS[p[0]], inputs_text=lambda i: "for n_in = {}, n_out = {}, N = {}".format(
+                    *i["W"].shape, n_of(i)), **spec)
+
+
+def linear(rng, n_in, n_out, n):
+    return {"W": rng.normal(size=(n_in, n_out)), "b": rng.normal(size=(n_out, 1)), "A": rng.normal(size=(n_in, n)),
+            "gY": rng.normal(size=(n_out, n))}
+
+
+def ref_linear(W, b, A, gY):
+    return ref.LinearUpdate(*np.shape(W), W=np.asarray(W, float), b=np.asarray(b, float)).backward(
+        np.asarray(A, float), np.asarray(gY, float))
+
+
+def linear_mistakes(ref, i, want):
+    n, ignored = n_of(i), ref_linear(i["W"], i["b"], i["A"], np.ones_like(i["gY"]))
+    return {f"your result is {n} times too small: it is a sum over the N = {n} examples, not a mean "
+            "(the 1/N is already inside gY)": tree_map(lambda a: a / n, want),
+            f"your result is {n} times too large: do not multiply by N": tree_map(lambda a: a * n, want),
+            "your result has the wrong sign (negated)": tree_map(lambda a: -a, want),
+            **{f"the upstream gradient gY is ignored: {how}":
+               tuple(g if j == k else None for j, g in enumerate(ignored))  # that part only
+               for k, how in enumerate(("gA = W @ gY", "gW = A @ gY.T", "gb sums gY over the examples"))}}
+
+
+def linear_objective(ref, i):
+    return float(np.sum(i["gY"] * (i["W"].T @ i["A"] + i["b"])))
+
+
+def saturated_linear(rng):
+    i = linear(rng, 5, 3, 7)
+    return [{**i, "A": 1000.0 * np.sign(i["A"]), "W": np.sign(i["W"]) / 5.0, "b": np.full((3, 1), 1000.0)}]
+
+
+LINEAR = backward_item(
+    "LinearUpdate.backward", args=("A", "gY"), draw=linear, init=lambda i: i["W"].shape,
+    attributes=lambda i: {"W": i["W"], "b": i["b"]}, mistakes=linear_mistakes,
+    value="matches W @ gY, A @ gY.T and gY summed over the examples",
+    numeric=Numeric(linear_objective, {0: "A", 1: "W", 2: "b"}, {"n_in": 6, "n_out": 4, "n": 5},
+                    "compared with central differences of sum(G * (W.T @ A + b)),",
+                    "matches a numeric gradient of sum(G * forward(A)) for a random G"),
+    cases=(Case("gives zero gradients for a zero upstream gradient",
+                lambda rng: [{**linear(rng, 5, 3, 7), "gY": np.zeros((3, 7))}], note="for gY = 0"),
+           Case("stays finite and exact when the pre-activations are ±1000", saturated_linear,
+                note="with inputs of ±1000", finite="(gA, gW and gb are products and sums: nothing overflows)")),
+    integers=lambda rng, i: {"W": rng.integers(-3, 4, size=(5, 3)), "b": rng.integers(-2, 3, size=(3, 1)),
+                             "A": rng.integers(-3, 4, size=(5, 7)), "gY": rng.integers(-2, 3, size=(3, 7))})
+
+
+def logistic_data(rng, r, c):
+    Z = rng.normal(0.0, 2.0, size=(r, c))
+    return {"Z": Z, "Y": logistic(Z), "grad_out": rng.normal(size=(r, c))}
+
+
+def logistic_mistakes(ref, i, want):
+    Y, G = i["Y"], i["grad_out"]
+    sY = logistic(Y)
+    return {"σ′ is missing: dL/dZ = grad_out * Y * (1 - Y)": G,
+            "σ′ is taken of the wrong variable: backward receives Y = σ(Z), so σ′(Z) = Y (1 - Y), "
+            "not σ(Y)(1 - σ(Y))": G * sY * (1.0 - sY),
+            "the upstream gradient grad_out is ignored: multiply it by Y (1 - Y)": Y * (1.0 - Y),
+            "your result has the wrong sign (negated)": -want}
+
+
+SATURATED_Z = np.array([[-1000.0, -50.0, 0.0], [50.0, 1000.0, 3.0]])
+LOGISTIC = Item(
+    "LogisticUpdate.backward", args=("Y", "grad_out"), draw=logistic_data, state=STATES["LogisticUpdate.backward"],
+    dims=({"r": 4, "c": 6}, {"r": 3, "c": 8}, {"r": 7, "c": 2}), inputs_text=lambda i: f"for Y of shape {i['Y'].shape}",
+    value="matches grad_out * Y * (1 - Y)", mistakes=logistic_mistakes,
+    shape_text="keeps the shape of Y, (4, 6)", shape_hint=lambda got, want, path, i: shape_hint(got, want, -1, "dL/dZ"),
+    numeric=Numeric(lambda ref, i: float(np.sum(i["grad_out"] * logistic(i["Z"]))), {None: "Z"}, {"r": 5, "c": 3},
+                    "compared with central differences of sum(G * σ(Z)),",
+                    "matches a numeric gradient of sum(G * σ(Z)) for a random G"),
+    cases=(Case("gives zero for a zero upstream gradient", note="for grad_out = 0",
+                inputs=lambda rng: [{**logistic_data(rng, 4, 6), "grad_out": np.zeros((4, 6))}]),
+           Case("stays finite and exact at saturation (Z = ±1000)", note="for Z = ±1000",
+                finite="(σ′ = Y (1 - Y) is 0 there)", inputs=lambda rng: [
+                    {"Z": SATURATED_Z, "Y": logistic(SATURATED_Z), "grad_out": rng.normal(size=(2, 3))}])),
+    integers=lambda rng, i: {"Y": rng.integers(0, 2, size=(3, 5)), "grad_out": rng.integers(-3, 4, size=(3, 5))})
+
+
+def softmax_data(rng, k, n):
+    S = rng.normal(0.0, 2.0, size=(k, n))
+    return {"S": S, "P": ref.softmax(S), "T": rng.permutation(np.arange(n) % k)}
+
+
+def softmax_mistakes(ref, i, want):
+    k, n = i["P"].shape
+    return {f"the /N is missing: the loss is a mean over the N = {n} examples, so its gradient is "
+            "(P - one_hot(T)) / N": want * n, **scale(want, n),
+            "the targets are ignored: subtract one_hot(T, K)": i["P"] / n,
+            "only the one-hot part is there: the gradient is (P - one_hot(T, K)) / N": -ref.one_hot(i["T"], k) / n}
+
+
+def ce_mistakes(ref, i, want):
+    (k, n), P, T = i["P"].shape, i["P"], i["T"]
+    return {**scale(want, n),
+            f"this is a mean over all K·N entries: average over the N = {n} examples (columns) only": want / k,
+            "the log is missing: the loss is -mean(log P[T_i, i])": -float(np.mean(P[T, np.arange(n)]))}
+
+
+def ce_saturation(ctx):
+    T = np.array([1, 0, 2])
+    certain = ref.one_hot(T, 3)  # (3, 3): the right class has probability 1
+    saturated_loss(ctx.student, ctx.call({"P": np.roll(certain, 1, axis=0), "T": T}), ctx.call({"P": certain, "T": T}),
+                   "cross_entropy(P, T)", "P", "log(0) is -inf: clip P[T_i, i] into [ε, 1] first (any small ε, "
+                   "e.g. 1e-12 or np.finfo(float).eps).")
+
+
+SATURATED_S = np.array([[1000.0, -1000.0, 0.0, 5.0, 1000.0], [-1000.0, 1000.0, 0.0, 1.0, 0.0],
+                        [0.0, 0.0, 1000.0, -1.0, -1000.0]])
+SOFTMAX_DIMS = ({"k": 4, "n": 7}, {"k": 3, "n": 8}, {"k": 10, "n": 6})
+SOFTMAX = dict(args=("P", "T"), draw=softmax_data, dims=SOFTMAX_DIMS, labels=("T",),
+               inputs_text=lambda i: "for K = {}, N = {}".format(*i["P"].shape),
+               integers=lambda rng, i: {"P": ref.one_hot(rng.integers(0, 3, size=5), 3).astype(int),
+                                        "T": rng.permutation(np.arange(5) % 3)})
+SOFTMAX_BACKWARD = Item(
+    "SoftmaxClassifier.backward", **SOFTMAX, value="matches (P - one_hot(T)) / N", mistakes=softmax_mistakes,
+    state=STATES["SoftmaxClassifier.backward"], shape_text="has the shape of P, (K, N) = (4, 7)", shape_hint=hint(),
+    numeric=Numeric(lambda ref, i: ref.SoftmaxClassifier().cross_entropy(ref.softmax(i["S"]), i["T"]), {None: "S"},
+                    {"k": 3, "n": 5}, "compared with central differences of the mean cross-entropy in S,",
+                    "matches a numeric gradient of the mean cross-entropy"),
+    cases=(Case("is zero when P is exactly one_hot(T)", note="with P = one_hot(T, K)", inputs=lambda rng: [
+        {"P": ref.one_hot(T, 4), "T": T} for T in [rng.permutation(np.arange(7) % 4)]]),
+           Case("stays finite and exact for softmax inputs of ±1000", note="for scores of ±1000",
+                finite="(P - one_hot(T) needs no exp or log)",
+                inputs=lambda rng: [{"P": ref.softmax(SATURATED_S), "T": np.array([1, 1, 0, 2, 0])}])))
+CROSS_ENTROPY = Item(
+    "SoftmaxClassifier.cross_entropy", **SOFTMAX, value="matches the mean of -log P[T_i, i]", mistakes=ce_mistakes,
+    type_text="returns one number",
+    cases=(Case("stays finite and right when the right class has probability 0 or 1", body=ce_saturation),))
+
+
+def layer_data(rng, n_in, n_out, n):
+    i = linear(rng, n_in, n_out, n)
+    return {"W": i["W"], "b": i["b"], "A": i["A"], "Y": logistic(i["W"].T @ i["A"] + i["b"]), "grad_out": i["gY"]}
+
+
+def layer_mistakes(ref, i, want):
+    W, b, A, Y, G = (i[k] for k in ("W", "b", "A", "Y", "grad_out"))
+    sY = logistic(Y)
+    return {"σ′ is missing: go through the logistic first, grad_out * Y * (1 - Y), then the linear update":
+                ref_linear(W, b, A, G),
+            "σ′ is taken of the wrong variable: σ′(Z) = Y (1 - Y) from the output Y, not σ(Y)(1 - σ(Y))":
+                ref_linear(W, b, A, G * sY * (1.0 - sY)),
+            "the upstream gradient grad_out is ignored": ref_linear(W, b, A, Y * (1.0 - Y)),
+            **scale(want, n_of(i))}
+
+
+def saturated_layer(rng):
+    i = layer_data(rng, 5, 3, 7)
+    b = np.array([[1000.0], [-1000.0], [0.0]])
+    return [{**i, "b": b, "Y": logistic(i["W"].T @ i["A"] + b)}]
+
+
+LAYER = backward_item(
+    "Layer.backward", args=("A", "Y", "grad_out"), draw=layer_data, init=lambda i: i["W"].shape, uses=BACKWARD[:2],
+    attributes=lambda i: {"linear.W": i["W"], "linear.b": i["b"]}, mistakes=layer_mistakes,
+    value="matches the logistic backward followed by the linear backward",
+    numeric=Numeric(lambda ref, i: float(np.sum(i["grad_out"] * logistic(i["W"].T @ i["A"] + i["b"]))),
+                    {0: "A", 1: "W", 2: "b"}, {"n_in": 6, "n_out": 4, "n": 5},
+                    "compared with central differences of sum(G * σ(W.T @ A + b)),",
+                    "matches a numeric gradient of sum(G * forward(A)) for a random G"),
+    cases=(Case("gives zero gradients for a zero upstream gradient", note="for grad_out = 0",
+                inputs=lambda rng: [{**layer_data(rng, 5, 3, 7), "grad_out": np.zeros((3, 7))}]),
+           Case("stays finite and exact when the pre-activations are ±1000", saturated_layer,
+                note="with pre-activations of ±1000",
+                finite="(σ′ = Y (1 - Y) from the output Y does not overflow)")),
+    integers=lambda rng, i: {"W": rng.integers(-2, 3, size=(5, 3)), "b": rng.integers(-1, 2, size=(3, 1)),
+                             "A": rng.integers(-2, 3, size=(5, 7)), "Y": rng.integers(0, 2, size=(3, 7)),
+                             "grad_out": rng.integers(-3, 4, size=(3, 7))})
+
+
+# --- the Network: l2_penalty and gradients ------------------------------------------------------
+
+NET = {"n_in": 6, "h1": 5, "h2": 4, "k": 3}
+
+
+def param_shapes(n_in, h1, h2, k):
+    return {"W1": (n_in, h1), "b1": (h1, 1), "W2": (h1, h2), "b2": (h2, 1), "W3": (h2, k), "b3": (k, 1)}
+
+
+def network(rng, n_in, h1, h2, k, lam, n=None):
+    """params of a Network (n_in, h1, h2, k), lam, and with ``n`` X (n_in, n) and labels T (n,)."""
+    dims = (n_in, h1, h2, k)
+    params = {key: rng.normal(size=shape) for key, shape in param_shapes(*dims).items()}
+    data = {} if n is None else {"X": rng.normal(size=(n_in, n)), "T": rng.permutation(np.arange(n) % k)}
+    return {"params": params, **data, "lam": lam, "dims": dims}
+
+
+def net_dims(sizes):
+    return [dict(zip(NET, dims)) for dims in sizes]
+
+
+def ref_net(params, dims):
+    net = ref.Network(*dims)
+    net.set_parameters({k: np.array(v, dtype=float) for k, v in params.items()})
+    return net
+
+
+NETWORK = dict(init=lambda i: i["dims"], attributes=lambda i: {ATTRIBUTE_OF[k]: i["params"][k] for k in PARAM_KEYS})
+
+
+def l2_mistakes(ref, i, want):
+    params, lam = i["params"], i["lam"]
+    weights, biases = (sum(float(np.sum(np.asarray(params[k], float) ** 2)) for k in keys)
+                       for keys in (("W1", "W2", "W3"), ("b1", "b2", "b3")))
+    norms = sum(float(np.linalg.norm(np.asarray(params[k], float))) for k in ("W1", "W2", "W3"))
+    return {"the biases are penalised too: the L2 term is on the weights W1, W2, W3 only":
+                0.5 * lam * (weights + biases),
+            "this is lam * Σ||W||², twice too large: the L2 term is (lam / 2) Σ||W||² (factor 2)": lam * weights,
+            "this is (lam / 4) Σ||W||², twice too small: the L2 term is (lam / 2) Σ||W||²": 0.25 * lam * weights,
+            "the norms are not squared: the L2 term is (lam / 2) Σ ||W||², a sum of squares": 0.5 * lam * norms,
+            "lam is missing: the L2 term is (lam / 2) Σ||W||²": 0.5 * weights}
+
+
+def at_lams(*lams, scale=1.0):
+    def inputs(rng):
+        i = network(rng, **NET, lam=0.0)
+        i["params"] = {k: scale * np.sign(v) if scale != 1.0 else v for k, v in i["params"].items()}
+        return [{**i, "lam": lam} for lam in lams]
+    return inputs
+
+
+L2 = Item(
+    "Network.l2_penalty", args=("lam",), draw=network, **NETWORK, type_text="returns one number",
+    dims=tuple({**d, "lam": lam} for d, lam in zip(net_dims(((6, 5, 4, 3), (7, 4, 3, 5), (3, 6, 2, 4))),
+                                                    (0.3, 1.7, 0.01))),
+    value="matches (lam / 2) Σ ||W||² on the weights only", mistakes=l2_mistakes,
+    inputs_text=lambda i: f"for lam = {i['lam']}, sizes {i['dims']}",
+    cases=(Case("is 0 for lam = 0 and proportional to lam", at_lams(0.0, 2.5), kind=VALUE, note="for lam = 0 and 2.5"),
+           Case("stays finite and exact for weights of ±1000", at_lams(0.1, scale=1000.0),
+                note="with weights of ±1000",
+                finite="(the squares of ±1000 are 1e6: nothing overflows in floating point)")),
+    integers=lambda rng, i: {**i, "params": {k: rng.integers(-3, 4, size=np.shape(v)) for k, v in i["params"].items()},
+                             "lam": 2},
+    integers_text="accepts integer weights and lam", unchanged=None)
+
+
+def gradient_mistakes(ref, i, want):
+    n, lam, p = np.shape(i["X"])[1], i["lam"], i["params"]
+    plain = ref_net(p, i["dims"]).gradients(np.asarray(i["X"], float), i["T"], 0.0)
+    on = {k: lam * np.asarray(p[k], float) for k in PARAM_KEYS}
+
+    def weights(f):
+        return {k: f(k) if k.startswith("W") else want[k] for k in PARAM_KEYS}
+    return {**({"the L2 term is missing: add lam * W to each weight gradient": plain,
+                "the L2 gradient is twice too large (factor 2): the term is (lam / 2)||W||², whose gradient is "
+                "lam * W": weights(lambda k: plain[k] + 2 * on[k]),
+                "the L2 gradient is twice too small (factor 2): the gradient of (lam / 2)||W||² is lam * W":
+                    weights(lambda k: plain[k] + 0.5 * on[k]),
+                "the L2 term is on the biases too: only the weights are penalised":
+                    {k: want[k] + (0.0 if k.startswith("W") else on[k]) for k in PARAM_KEYS}} if lam else {}),
+            f"the softmax gradient is missing its /N: (P - one_hot(T)) / N, with N = {n}":
+                {k: n * plain[k] + (on[k] if k.startswith("W") else 0.0) for k in PARAM_KEYS},
+            **scale(want, n)}
+
+
+def l2_difference(ctx):
+    """gradients(lam) - gradients(0) is lam * W on the weights, 0 on the biases."""
+    i, lam = network(ctx.rng, **NET, lam=0.0, n=9), 0.5
+    g0, g1 = ctx.values([i, {**i, "lam": lam}])
+    for g in (g0, g1):
+        ctx.structure(g, i["params"], i)
+    for key in ORDER:
+        p = np.asarray(i["params"][key], float)
+        what = f"gradients(X, T, {lam})['{key}'] - gradients(X, T, 0)['{key}']"
+        diff = ctx.shaped(g1[key], p, (key,), i, what) - ctx.shaped(g0[key], p, (key,), i, what)
+        expect_close(diff, lam * p if key.startswith("W") else np.zeros_like(p), what, {
+            "the L2 term is missing: add lam * W to each weight gradient": np.zeros_like(p),
+            "the L2 term is on the biases too: only the weights are penalised": lam * p,
+            "the L2 gradient is twice too large (factor 2): the gradient of (lam / 2)||W||² is lam * W": 2 * lam * p,
+            "the L2 gradient is twice too small (factor 2): the gradient of (lam / 2)||W||² is lam * W":
+                0.5 * lam * p})
+
+
+def saturated_network(rng):
+    i = network(rng, **NET, lam=0.1, n=9)
+    i["params"].update(b1=np.array([[1000.0], [-1000.0], [0.0], [1000.0], [-1000.0]]),
+                       b3=np.array([[1000.0], [-1000.0], [0.0]]))
+    return [i]
+
+
+GRADIENTS = Item(
+    "Network.gradients", args=("X", "T", "lam"), draw=network, **NETWORK, labels=("T",), order=ORDER, noun="gradients",
+    uses=(*BACKWARD, "Layer.backward"),
+    dims=tuple({**d, "lam": lam, "n": n} for d, lam, n in zip(net_dims(((6, 5, 4, 3), (4, 7, 5, 3), (5, 3, 6, 4))),
+                                                               (0.0, 0.1, 0.37), (9, 8, 7))),
+    type_text="returns a dict with the keys W1, b1, W2, b2, W3, b3",
+    shape_text="gives each gradient the shape of its parameter", shape_hint=hint(lambda path: path[0]),
+    part_label=lambda path: f"gradients(X, T, lam)['{path[0]}']", mistakes=gradient_mistakes,
+    value="matches the reference (backprop plus lam * W on the weights)",
+    inputs_text=lambda i: f"for lam = {i['lam']}, sizes {i['dims']}, N = {np.shape(i['X'])[1]}",
+    numeric=Numeric(lambda ref, i: ref_net(i["params"], i["dims"]).loss(i["X"], i["T"], i["lam"]),
+                    {k: f"params.{k}" for k in PARAM_KEYS}, {**NET, "n": 9, "lam": 0.2},
+                    "compared with central differences of loss(X, T, lam = 0.2)",
+                    "matches a numeric gradient of the loss with the L2 term"),
+    cases=(Case("penalises the weights only: gradients(lam) - gradients(0) = lam * W", kind=VALUE, body=l2_difference),
+           Case("stays finite and exact when pre-activations and softmax inputs are ±1000", saturated_network,
+                note="with pre-activations and scores of ±1000", finite="(use the given logistic and softmax)")),
+    integers=lambda rng, i: {**i, "X": rng.integers(-2, 3, size=np.shape(i["X"])), "lam": 1},
+    integers_text="accepts integer inputs")
+
+
+# --- momentum_update ------------------------------------------------------------------------------
+
+def momentum_data(rng, learning_rate, momentum):
+    shapes = param_shapes(*NET.values())
+    params, grads, velocities = ({k: rng.normal(size=s) for k, s in shapes.items()} for _ in range(3))
+    return {"params": params, "grads": grads, "velocities": velocities, "learning_rate": learning_rate,
+            "momentum": momentum}
+
+
+def momentum_mistakes(ref, i, want):
+    p, g, v, rate, mu = (i[k] for k in ("params", "grads", "velocities", "learning_rate", "momentum"))
+    want_p, want_v = want
+    plus_v = {k: mu * v[k] + rate * g[k] for k in p}
+    swap_v = {k: rate * v[k] - mu * g[k] for k in p}
+    return {
+        "the gradient is added: v <- momentum * v - learning_rate * g, with a minus":
+            ({k: p[k] + plus_v[k] for k in p}, plus_v),
+        "momentum and learning_rate are swapped: v <- momentum * v - learning_rate * g":
+            ({k: p[k] + swap_v[k] for k in p}, swap_v),
+        "the parameters move by the old velocity: update v first, then p <- p + (the new v)":
+            ({k: p[k] + v[k] for k in p}, want_v),
+        "the velocity is subtracted: p <- p + v (v already holds the minus sign)":
+            ({k: p[k] - want_v[k] for k in p}, want_v),
+        "the two dicts are returned in the wrong order: return (new_params, new_velocities)": (want_v, want_p),
+        "this is plain gradient descent: keep momentum * v in the new velocity":
+            ({k: p[k] - rate * g[k] for k in p}, {k: -rate * g[k] for k in p})}
+
+
+PAIR = ("new_params", "new_velocities")
+
+
+def expect_momentum_pair(value, shapes, what):
+    """The shape gate's sentence for momentum_update's pair of dicts (test_student_messages)."""
+    for name, d in zip(PAIR, value):
+        for k, shape in shapes.items():
+            expect_shape(d[k], shape, f"{name}['{k}'] from {what}", f"It should have the shape of params['{k}'].")
+
+
+def momentum_step(rng, grads_scale=None, **settings):
+    i = momentum_data(rng, **settings)
+    if grads_scale:
+        i["grads"] = {k: grads_scale * np.sign(v) for k, v in i["grads"].items()}
+    return [i if grads_scale else {**i, "velocities": tree_map(np.zeros_like, i["velocities"])}]
+
+
+MOMENTUM = Item(
+    "momentum_update", args=("params", "grads", "velocities", "learning_rate", "momentum"), draw=momentum_data,
+    dims=tuple({"learning_rate": r, "momentum": m} for r, m in ((0.3, 0.7), (0.05, 0.95), (1.5, 0.0))),
+    type_text="returns a tuple of two dicts (new_params, new_velocities)", shape_text="keeps the keys and the shapes "
+    "of params", shape_hint=lambda got, want, path, i: f"It should have the shape of params['{path[1]}'].",
+    part_label=lambda path: f"{PAIR[path[0]]}['{path[1]}']", mistakes=momentum_mistakes, whole_mistakes=True,
+    value="matches v <- momentum * v - learning_rate * g, p <- p + v",
+    inputs_text=lambda i: f"for learning_rate = {i['learning_rate']}, momentum = {i['momentum']}",
+    cases=(Case("from zero velocity with momentum 0 is a plain gradient step", kind=VALUE, note="from zero velocity",
+                inputs=lambda rng: momentum_step(rng, learning_rate=0.5, momentum=0.0)),
+           Case("stays finite and exact for gradients of ±1000", note="for gradients of ±1000",
+                inputs=lambda rng: momentum_step(rng, 1000.0, learning_rate=0.5, momentum=0.9))),
+    integers=lambda rng, i: {**{k: {key: rng.integers(-3, 4, size=np.shape(v)) for key, v in i[k].items()}
+                                for k in ("params", "grads", "velocities")}, "learning_rate": 0.5, "momentum": 0.9},
+    unchanged="leaves its dicts unchanged")
+
+ITEMS = (LINEAR, LOGISTIC, SOFTMAX_BACKWARD, CROSS_ENTROPY, LAYER, L2, GRADIENTS, MOMENTUM)
+USES = {**uses(ITEMS), "train": (*BACKWARD, "SoftmaxClassifier.cross_entropy", "Layer.backward", "Network.l2_penalty",
+                                 "Network.gradients", "momentum_update")}
+test_check = checks(ITEMS, ref)
+
+
+# --- train: checks of their own (its Network argument is built in the sandbox) --------------------
+
+class NoOwn(Exception):
+    """The student's own components are not implemented yet, or say nothing: nothing to compare with."""
+
+
+def own_batch(student, specs, target):
+    """Values of component calls, for composing the student's own train."""
+    try:
+        values = [student.value(target, answer) for answer in student.answers(specs)]
+    except CheckFailed:
+        raise NoOwn from None
+    if not informative(values):
+        raise NoOwn
+    return values
+
+
+def net_call(method, args, params, dims):
+    return Call(f"Network.{method}", args, init=dims, attributes={ATTRIBUTE_OF[k]: params[k] for k in PARAM_KEYS})
+
+
+def own_run(student, call):
+    return own_batch(student, [call.spec()], call.target)[0]
+
+
+TRAIN_DIMS = (64, 7, 5, 10)
+TRAIN_KEYS = ("train_loss", "val_loss", "val_accuracy")
+TRAIN_SETTINGS = dict(epochs=5, learning_rate=0.3, momentum=0.8, lam=1e-3)
+
+
+@functools.lru_cache(maxsize=1)
+def digits():
+    return ref.load_digits_split(seed=0)
+
+
+def small_digits():
+    X_train, T_train, X_val, T_val, _, _ = digits()
+    return X_train[:, :60], T_train[:60], X_val[:, :40], T_val[:40]
+
+
+def train_params(seed=0, dims=TRAIN_DIMS):
+    return ref.Network(*dims, seed=seed).parameters()
+
+
+def train_spec(params, data, settings=None, dims=TRAIN_DIMS, return_args=False):
+    """A call of train(network, *data, *settings) on a Network built in the sandbox."""
+    values = tuple(settings[k] for k in ("epochs", "learning_rate", "momentum", "lam")) if settings else ()
+    spec = call_spec("train", (None, *data, *values), return_args=return_args)
+    spec["arg_objects"] = {"0": {"class": "Network", "init": list(dims),
+                                 "set": {ATTRIBUTE_OF[k]: params[k] for k in PARAM_KEYS}}}
+    spec["return_attributes"] = {"0": [ATTRIBUTE_OF[k] for k in PARAM_KEYS]}
+    return spec
+
+
+def run_train(student, params, data, settings=None, dims=TRAIN_DIMS, return_args=False, timeout=None,
+              own_components=False):
+    """(history, trained parameters or None, the answer) of the student's train: calling the
+    reference's versions of the graded names it uses (stand-ins), or with ``own_components``
+    the student's own."""
+    spec = train_spec(params, data, settings, dims, return_args)
+    if own_components:
+        spec["stand_ins"] = []  # none: the student's whole pipeline
+    answer = student.batch([spec], timeout)[0]
+    history = student.value("train", answer)
+    after = (answer.get("attributes") or {}).get("0")
+    trained = {k: after.get(ATTRIBUTE_OF[k]) for k in PARAM_KEYS} if isinstance(after, dict) else None
+    return history, trained, answer
+
+
+def ref_train(params, data, settings, dims=TRAIN_DIMS, variant=None):
+    """History and parameters of the reference train (or of a wrong ``variant`` of it)."""
+    net = ref_net(params, dims)
+    X, T, Xv, Tv = data
+    epochs, rate, mu, lam = (settings[k] for k in ("epochs", "learning_rate", "momentum", "lam"))
+    p = net.parameters()
+    v = {k: np.zeros_like(a) for k, a in p.items()}
+    history = {k: [] for k in TRAIN_KEYS}
+    for _ in range(epochs):
+        if variant == "before":
+            history["train_loss"].append(net.loss(X, T, lam))
+            history["val_loss"].append(net.loss(Xv, Tv, lam))
+            history["val_accuracy"].append(ref.accuracy(net, Xv, Tv))
+        g = net.gradients(X, T, 0.0 if variant == "no-lam" else lam)
+        if variant == "no-momentum":
+            v = {k: np.zeros_like(a) for k, a in p.items()}
+        p, v = ref.momentum_update(p, g, v, rate, mu)
+        net.set_parameters(p)
+        if variant != "before":
+            history["train_loss"].append(net.loss(X, T, 0.0 if variant == "loss-no-lam" else lam))
+            history["val_loss"].append(net.loss(Xv, Tv, 0.0 if variant == "loss-no-lam" else lam))
+            history["val_accuracy"].append(ref.accuracy(net, Xv, Tv))
+    return history, net.parameters()
+
+
+TRAIN_MISTAKES = {
+    "before": "the history is recorded before each step: record the losses and accuracy after the update",
+    "no-momentum": "the velocities restart at zero every epoch: create them once, before the loop, and carry "
+                   "them from one momentum_update to the next",
+    "no-lam": "lam is not passed to network.gradients: the gradients must include the L2 term",
+    "loss-no-lam": "the recorded losses leave out the L2 term: use network.loss(X, T, lam)",
+}
+
+
+def own_train(student, params, data, settings, dims=TRAIN_DIMS):
+    """train composed in the grader from the student's own Network.gradients, momentum_update,
+    Network.loss and Network.predict, one epoch at a time."""
+    X, T, Xv, Tv = data
+    epochs, rate, mu, lam = (settings[k] for k in ("epochs", "learning_rate", "momentum", "lam"))
+    p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+    v = {k: np.zeros_like(a) for k, a in p.items()}
+    history = {k: [] for k in TRAIN_KEYS}
+    grads = own_run(student, net_call("gradients", (X, T, lam), p, dims))
+    for epoch in range(epochs):
+        p, v = own_run(student, Call("momentum_update", (p, grads, v, rate, mu)))
+        specs = [net_call("loss", (X, T, lam), p, dims).spec(), net_call("loss", (Xv, Tv, lam), p, dims).spec(),
+                 net_call("predict", (Xv,), p, dims).spec()]
+        if epoch + 1 < epochs:
+            specs.append(net_call("gradients", (X, T, lam), p, dims).spec())
+        answers = own_batch(student, specs, "Network")
+        history["train_loss"].append(float(np.asarray(answers[0]).ravel()[0]))
+        history["val_loss"].append(float(np.asarray(answers[1]).ravel()[0]))
+        history["val_accuracy"].append(float(np.mean(np.asarray(answers[2]) == Tv)))
+        if epoch + 1 < epochs:
+            grads = answers[3]
+    return history, p
+
+
+def expect_history(history, epochs, what):
+    if not isinstance(history, dict) or set(history) != set(TRAIN_KEYS):
+        got = f"a dict with the keys {', '.join(map(str, history))}" if isinstance(history, dict) else describe(history)
+        raise CheckFailed(f"{what} should return a dict with the keys {', '.join(TRAIN_KEYS)}, but it returned {got}.")
+    for key in TRAIN_KEYS:
+        values = history[key]
+        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) != epochs:
+            length = len(values) if isinstance(values, (list, tuple, np.ndarray)) else "no"
+            raise CheckFailed(f"history['{key}'] from {what} holds {length} values; it should hold one per epoch, "
+                              f"{epochs}.")
+    return {k: np.asarray(history[k], dtype=float) for k in TRAIN_KEYS}
+
+
+def train_matches(history, trained, want):
+    want_history, want_params = want
+    if not same({k: np.asarray(history.get(k, []), dtype=float) if isinstance(history, dict) else None
+                 for k in TRAIN_KEYS}, {k: np.asarray(v) for k, v in want_history.items()}, 1e-6, 1e-9):
+        return False
+    return trained is None or same(trained, want_params, 1e-6, 1e-9)
+
+
+def train_composite(student, params, data, settings, body, dims=TRAIN_DIMS):
+    """``body``, unless the student's train is right on top of their own Network.gradients and
+    momentum_update (a broken one is stood in for: it excuses nothing here)."""
+    try:
+        body()
+    except NotImplementedYet:
+        raise
+    except CheckFailed as failed:
+        try:
+            want = own_train(student, params, data, settings, dims)
+        except (NoOwn, ValueError, TypeError, IndexError, KeyError, AttributeError):
+            raise failed from None
+        history, trained, _ = run_train(student, params, data, settings, dims)
+        if not train_matches(history, trained, want):
+            raise
+
+
+TRAIN_PARAMS = train_params(seed=3)
+
+
+def train_gate(student, body):
+    train_composite(student, TRAIN_PARAMS, small_digits(), TRAIN_SETTINGS, body)
+
+
+def train_once(student):
+    return run_train(student, TRAIN_PARAMS, small_digits(), TRAIN_SETTINGS)
+
+
+@check("train", "runs", GATE)
+def test_train_runs(student):
+    def body():
+        try:
+            train_once(student)
+        except NotImplementedYet:
+            pass
+    train_gate(student, body)
+
+
+@check("train", "is implemented", GATE)
+def test_train_is_implemented(student):
+    train_gate(student, lambda: train_once(student))
+
+
+@check("train", "returns a dict with one value per epoch for train_loss, val_loss, val_accuracy", GATE)
+def test_train_type(student):
+    train_gate(student, lambda: expect_history(train_once(student)[0], 5, "train(network, ..., epochs=5)"))
+
+
+@check("train", "is finite, with accuracies in [0, 1]", GATE)
+def test_train_finite(student):
+    def body():
+        history = expect_history(train_once(student)[0], 5, "train(network, ..., epochs=5)")
+        for key in TRAIN_KEYS:
+            expect_finite(history[key], f"history['{key}']")
+        if np.any(history["val_accuracy"] < 0) or np.any(history["val_accuracy"] > 1):
+            raise CheckFailed(f"history['val_accuracy'] is {describe(history['val_accuracy'])}: accuracies are "
+                              "fractions in [0, 1].")
+    train_gate(student, body)
+
+
+@check("train", "matches momentum steps on the full batch, and trains the network in place", VALUE, 3)
+def test_train_value(student):
+    data = small_digits()
+    for seed, settings in ((3, TRAIN_SETTINGS), (4, dict(epochs=4, learning_rate=0.5, momentum=0.9, lam=0.0))):
+        params = train_params(seed)
+
+        def body(params=params, settings=settings):
+            history, trained, _ = run_train(student, params, data, settings)
+            got = expect_history(history, settings["epochs"], "train(network, ...)")
+            want_history, want_params = ref_train(params, data, settings)
+            inputs = (f"for epochs = {settings['epochs']}, learning_rate = {settings['learning_rate']}, "
+                      f"momentum = {settings['momentum']}, lam = {settings['lam']}")
+            mistake = None
+            for variant, name in TRAIN_MISTAKES.items():
+                if train_matches(history, trained, ref_train(params, data, settings, variant=variant)):
+                    mistake = name
+                    break
+            for key in TRAIN_KEYS:
+                expect_close(got[key], want_history[key], f"history['{key}']",
+                             {mistake: got[key]} if mistake else None, 1e-6, 1e-9, inputs)
+            if trained is None or any(t is None for t in trained.values()):
+                raise CheckFailed("After train(network, ...) the network's parameters could not be read back: "
+                                  "keep them in network.hidden1.linear, network.hidden2.linear and network.output.")
+            for key in PARAM_KEYS:
+                if np.array_equal(np.asarray(trained[key], dtype=float), params[key]):
+                    raise CheckFailed(f"After train(network, ...) the network's {key} is unchanged: train the "
+                                      "network in place, with network.set_parameters(params) after each step.")
+                expect_close(trained[key], want_params[key], f"the trained network's {key}",
+                             {mistake: trained[key]} if mistake else None, 1e-6, 1e-9, inputs)
+        train_composite(student, params, data, settings, body)
+
+
+END_TO_END_EPOCHS = 300  # the notebook's own setting
+PROMISED_TEST_ACCURACY = 0.95  # what the notebook promises
+END_TO_END_SECONDS = 90.0  # a correct solution with Python loops must not run out of time
+
+
+@check("train", "trains the digits network to 95 % test accuracy in 300 epochs with its default settings", VALUE, 2)
+def test_train_end_to_end(student):
+    X_train, T_train, X_val, T_val, X_test, T_test = digits()
+    params = train_params(seed=0, dims=(64, 30, 20, 10))
+    what = (f"train(network, X_train, T_train, X_val, T_val, {END_TO_END_EPOCHS}) with its default learning_rate, "
+            "momentum and lam")
+
+    def body(own_components):
+        history, trained, _ = run_train(student, params, (X_train, T_train, X_val, T_val, END_TO_END_EPOCHS),
+                                        dims=(64, 30, 20, 10), timeout=END_TO_END_SECONDS,
+                                        own_components=own_components)
+        got = expect_history(history, END_TO_END_EPOCHS, what)
+        if not got["train_loss"][-1] < got["train_loss"][0]:
+            raise CheckFailed(f"The training loss of {what} did not go down "
+                              f"({got['train_loss'][0]:.4g} -> {got['train_loss'][-1]:.4g}): check the sign of the "
+                              "update and the defaults learning_rate = 0.5, momentum = 0.9, lam = 0.")
+        if trained is None or any(v is None for v in trained.values()):
+            raise CheckFailed(f"After {what} the network's weights could not be read back: train the network "
+                              "in place (network.set_parameters) and keep its attributes.")
+        test_accuracy = ref.accuracy(ref_net({k: np.asarray(v, dtype=float) for k, v in trained.items()},
+                                             (64, 30, 20, 10)), X_test, T_test)
+        if not test_accuracy >= PROMISED_TEST_ACCURACY:
+            raise CheckFailed(f"After {what} the network classifies {test_accuracy:.3f} of the test digits; a correct "
+                              f"train reaches at least {PROMISED_TEST_ACCURACY} (about 0.97).")
+    # 300 epochs through stand-ins cost seconds of round trips: the student's whole pipeline
+    # first, and only when it fails, train with the reference's components (a bug costs once).
+    try:
+        body(own_components=True)
+    except CheckFailed:
+        body(own_components=False)
+
+
+@check("train", "leaves its data unchanged", ROBUSTNESS)
+def test_train_inputs(student):
+    data = small_digits()
+
+    def body():
+        _, _, answer = run_train(student, TRAIN_PARAMS, data, TRAIN_SETTINGS, return_args=True)
+        after = answer.get("args_after") or []
+        for index, (name, before) in enumerate(zip(("X_train", "T_train", "X_val", "T_val"), data), start=1):
+            now = after[index] if index < len(after) else None
+            if now is None or not np.array_equal(np.asarray(now), before):
+                raise CheckFailed(f"train modified its argument {name} in place. Leave the data alone.")
+    train_gate(student, body)
