@@ -4,6 +4,7 @@
     python -m autograder nbgrader-sync ASSIGNMENT          (sandbox scores into nbgrader's gradebook)
     python -m autograder gradescope ASSIGNMENT             (autograder.zip for Gradescope)
     python -m autograder check NOTEBOOK                    (a student's public checks)
+    python -m autograder similarity SUBMITTED --out DIR    (copied work: pairs to look at)
 """
 import os
 
@@ -137,6 +138,10 @@ def main(argv=None):
     from autograder.integrations import self_check
 
     self_check.add_arguments(commands.add_parser("check", help="run the public (visible) checks of a notebook"))
+    from autograder.integrations import similarity
+
+    similarity.add_arguments(commands.add_parser("similarity", help="how alike the students' own code is, pair "
+                                                 "by pair: evidence for a person to weigh, not a verdict"))
     args = parser.parse_args(argv)
     if args.command == "nbgrader-sync":
         sync_command(args)
@@ -144,6 +149,8 @@ def main(argv=None):
         gradescope_command(args)
     elif args.command == "check":
         sys.exit(self_check.run(args))
+    elif args.command == "similarity":
+        sys.exit(similarity.main(args, find_submissions(args.paths)))
     else:
         grade_command(args)
 
