@@ -190,7 +190,7 @@ import ctypes, os
 def pry():
     submission = os.getppid()  # each call runs in a fork of the submission's process
     parent = int(open(f"/proc/{submission}/stat").read().rsplit(")", 1)[1].split()[1])
-    found = {"runner": open(f"/proc/{parent}/cmdline", "rb").read().split(b"\0").count(b"serve")}
+    found = {"runner": open(f"/proc/{parent}/cmdline", "rb").read().split(b"\\0").count(b"serve")}
     for name in ("mem", "environ", "maps"):
         try:
             with open(f"/proc/{parent}/{name}", "rb") as f:

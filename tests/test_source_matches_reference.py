@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.notebook.code_cells import grading_code, read_notebook
+from autograder.sandbox.inside.ipython_shell import ZMQInteractiveShell
 from conftest import ROOT
 from reference import digits_mlp as dm
 from reference import hidden_layer as hl
@@ -19,6 +20,7 @@ XOR = np.array([False, True, True, False])
 
 def source_namespace(assignment):
     namespace = {"__name__": "source_notebook"}
+    namespace["get_ipython"] = ZMQInteractiveShell(namespace).get_ipython  # the source's %matplotlib, as in the sandbox
     for code in grading_code(read_notebook(ROOT / "source" / assignment / f"{assignment}.ipynb")):
         exec(compile(code, assignment, "exec"), namespace)
     return namespace
