@@ -147,9 +147,14 @@ def test_each_grader_thread_is_served_by_a_thread_of_its_own():
     for name, runs in results.items():
         assert runs == [expected] * 3
         assert {entry[0] for client in clients[name] for entry in client.log} == {SERVING + name}
-    # the threads of graders that ended are let go when another grader thread starts a server
+    # the serving threads of graders that ended end when another grader thread starts its server
     assert wait_until(lambda: not any(g.is_alive() for g in graders))
-    assert len([t for t in serving_threads() if t.name.startswith(SERVING + "grader ")]) <= 3
+    late = threading.Thread(target=grade, args=("late grader",), name="late grader")
+    late.start()
+    late.join(300)
+    assert results["late grader"] == [expected] * 3
+    ended = {SERVING + grader.name for grader in graders}
+    assert wait_until(lambda: not [t for t in serving_threads() if t.name in ended])
 
 
 class Interrupting(Recording):
