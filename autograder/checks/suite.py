@@ -308,10 +308,8 @@ class SuiteServer:
         self.thread.start()
 
     def _main(self):
-        home = ASSIGNMENTS_DIR / self.assignment  # its spec.py, which generates the checks (named
-        path = home / "spec.py"                   # on the command line, pytest collects it as it is);
-        if not path.exists():                     # a hand-written suite is test_<assignment>.py
-            path = home / f"test_{self.assignment}.py"
+        # the assignment's spec.py generates its checks; named on the command line, pytest collects it as it is
+        path = ASSIGNMENTS_DIR / self.assignment / "spec.py"
         # --assert=plain: the checks raise CheckFailed, so rewriting their asserts is waste
         args = [str(path), "-o", "addopts=", "--rootdir", str(ASSIGNMENTS_DIR), "-c", os.devnull, "--assert=plain"]
         for unused in UNUSED_PLUGINS:
