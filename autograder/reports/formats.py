@@ -11,7 +11,8 @@ def gradescope_json(result):
     data = {
         "score": result.score,
         "tests": [{"name": t.name, "score": t.score, "max_score": t.max_score, "output": t.output,
-                   "status": "passed" if t.status == "passed" else "failed"} for t in result.tests],
+                   "status": "passed" if t.status == "passed" else "failed",
+                   **({"extra_data": {"mistake": dict(t.mistake)}} if t.mistake else {})} for t in result.tests],
         "extra_data": {"status": result.status, "assignment": result.assignment, "student": result.student,
                        "max_score": result.max_score},
     }

@@ -14,6 +14,7 @@ class TestResult:
     max_score: float
     output: str
     status: str  # passed, failed, not implemented, not checked
+    mistake: dict = None  # the diagnosed mistake, {"id": "gradient.sum-not-mean", "label": "sums instead of averaging"}
 
 
 @dataclass
