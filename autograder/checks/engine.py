@@ -10,11 +10,11 @@ Each check draws from an rng seeded with ``student.seed`` and the crc32 of item 
 once: a value check's failed draw passes when right on top of the student's own ``Item.uses``.
 
 For methods (digits_mlp): ``init``/``attributes`` build the object of a "Class.method" item;
-``state(obj)`` sends a reference object to a method on another item's own path; ``whole_mistakes``;
-``labels`` stay integer in the integers check. Not there: digits_mlp's train (its Network argument
-is built in the sandbox through ``arg_objects``/``return_attributes``; its checks are by hand in
-its spec), and gates passing on top of own dependencies (the stand-ins keep a broken component
-from costing a gate).
+``state(obj)`` sends a reference object to a method on another item's own path; ``objects`` builds
+objects passed as arguments where the call runs (train's Network) and ``read`` brings their
+attributes back for ``result``; ``whole_mistakes``; ``labels`` stay integer in the integers check.
+The reference answers through the same ``run_call`` as the sandbox. Not there: gates passing on
+top of own dependencies (the stand-ins keep a broken component from costing a gate).
 """
 import copy
 import functools
@@ -29,7 +29,8 @@ import pytest
 from autograder.checks.expect import (CheckFailed, NotImplementedYet, describe, expect_array, expect_close,
                                       expect_finite, scale_mistakes)
 from autograder.checks.numeric_gradient import numeric_gradient
-from autograder.checks.properties import Call, informative
+from autograder.checks.properties import Call
+from autograder.sandbox.inside.calls import run_call
 from autograder.scores.scoring import GATE, ROBUSTNESS, VALUE
 
 
@@ -77,6 +78,8 @@ class Item:
     inputs_text: Callable = None  # inputs -> "for N = 7"
     type_text: object = "returns an array"  # "returns ..." (failures say "should return ..."); False: none
     shape_text: str = None  # None: no shape gate
+    finite_text: str = "is finite"
+    valid: Callable = None  # result -> what is wrong with a finite result, or None (the finite gate)
     shape_hint: Callable = None  # (got shape, want shape, path, inputs) -> hint
     shapes: dict = field(default_factory=dict)  # path -> the shapes allowed, when not only the reference's
     part_label: Callable = None  # path -> "The gradient for W2"
@@ -91,9 +94,11 @@ class Item:
     noun: str = "results"  # "gave different results"
     weights: dict = field(default_factory=dict)  # description -> weight of a robustness check (default 1)
     uses: tuple = ()  # the graded names it calls
-    result: Callable = None  # the student's result as the checks see it (lists as arrays, say)
+    result: Callable = None  # (value, {argument index: {path: attribute read}}) -> the result the checks see
     init: Callable = None  # inputs -> constructor arguments (methods)
     attributes: Callable = None  # inputs -> {dotted path: value} set on the object (methods)
+    objects: Callable = None  # inputs -> {argument index: {"class", "init", "set"}}: built where the call runs
+    read: dict = field(default_factory=dict)  # {argument index: [paths]} of those objects, read after the call
     state: Callable = None  # reference object -> (init, attributes), for other items' own paths
     rtol: float = 1e-6
     atol: float = 1e-8
@@ -182,17 +187,19 @@ def number(value, what):
     return float(array.ravel()[0])
 
 
-def reference_call(module, call):
-    """What the reference returns for ``call``: a function, or a method of an object built with
-    ``init`` and ``attributes`` (the reference classes take the notebook's constructor arguments)."""
-    owner, _, method = call.target.rpartition(".")
-    if not owner:
-        return getattr(module, method)(*call.args)
-    obj = getattr(module, owner)(*call.init)
-    for path, value in call.attributes.items():
-        *owners, last = path.split(".")
-        setattr(functools.reduce(getattr, owners, obj), last, value)
-    return getattr(obj, method)(*call.args)
+def informative(values):
+    """Whether answers of a dependency say something about their inputs: not all the same for
+    different inputs, and not each a constant (zeros, a fixed number). Only then is an item
+    "right on top of the student's own dependency" a way to pass."""
+    try:
+        arrays = [np.concatenate([np.asarray(p, float).ravel() for _, p in parts(v)]) for v in values]
+    except (TypeError, ValueError):
+        return False
+    if not arrays or any(a.size == 0 for a in arrays):
+        return False
+    if len(arrays) > 1 and all(a.shape == arrays[0].shape and np.array_equal(a, arrays[0]) for a in arrays[1:]):
+        return False
+    return not all(a.size > 1 for a in arrays) or any(np.ptp(a) > 0 for a in arrays)
 
 
 STATES = {}  # "Class.method" -> Item.state, for own paths through methods
@@ -226,20 +233,28 @@ class Check:
 
     def call(self, inputs, **options):
         item = self.item
-        return Call(item.name, tuple(inputs[a] for a in item.args), tuple(item.init(inputs)) if item.init else (),
-                    item.attributes(inputs) if item.attributes else {}, **options)
+        return Call(item.name, tuple(inputs[a] for a in item.args if a in inputs),  # missing: the defaults
+                    tuple(item.init(inputs)) if item.init else (),
+                    item.attributes(inputs) if item.attributes else {}, objects=item.objects(inputs) if item.objects
+                    else {}, read=item.read, **options)
 
     def run(self, inputs, **options):
         return self.values([inputs], **options)[0]
 
     def values(self, inputs_list, **options):
-        got = self.student.values(self.item.name, [self.call(inputs, **options).spec() for inputs in inputs_list])
-        return list(map(self.item.result, got)) if self.item.result else got
+        answers = self.student.answers([self.call(inputs, **options).spec() for inputs in inputs_list])
+        return [self.result(self.student.value(self.item.name, answer), answer) for answer in answers]
+
+    def result(self, value, answer):
+        return self.item.result(value, answer.get("attributes") or {}) if self.item.result else value
 
     def want(self, inputs, module=None):
-        """The reference's answer, in the grader's process."""
+        """The reference's answer, in the grader's process, through the sandbox's own ``run_call``."""
         with np.errstate(all="ignore"):
-            return reference_call(module or self.module, self.call(copy.deepcopy(inputs)))
+            answer = run_call(vars(module or self.module), self.call(copy.deepcopy(inputs)).spec())
+        if "ok" not in answer:
+            raise RuntimeError(f"the reference failed on {self.item.name}: {answer}")
+        return self.result(answer["ok"], answer)
 
     def shown(self, inputs):
         """'backprop(X (7, 3), t (7, 1), params with W1 (3, 4), ...)', 'delta_w(..., learning_rate=0.3)'."""
@@ -247,7 +262,7 @@ class Check:
             if isinstance(v, dict):
                 return " with " + ", ".join(f"{k} {np.shape(part)}" for k, part in v.items())
             return f" {v.shape}" if isinstance(v, np.ndarray) else f"={v!r}"
-        return f"{self.item.name}({', '.join(a + show(inputs[a]) for a in self.item.args)})"
+        return f"{self.item.name}({', '.join(a + show(inputs[a]) for a in self.item.args if a in inputs)})"
 
     def label(self, path, call_text=None):
         """The part ``path`` of the result, in messages."""
@@ -263,7 +278,7 @@ class Check:
                               f"expected exactly {', '.join(map(repr, problem[1]))}. Keys are case-sensitive.")
         if problem:
             count = f" of {len(got)} items" if isinstance(got, (tuple, list)) else ""
-            should = str(self.item.type_text).replace("returns", "return", 1)
+            should = str(self.item.type_text or self.item.shape_text).replace("returns", "return", 1)
             raise CheckFailed(f"{self.shown(inputs)} should {should}, but it returned {describe(got)}{count}.")
 
     def shaped(self, got, want, path, inputs, what):
@@ -350,6 +365,8 @@ class Check:
             if kind == "shape":
                 self.shaped(at(got, path), w, path, inputs, what)
             (expect_finite if kind == "finite" else expect_array)(at(got, path), what)
+        if kind == "finite" and self.item.valid and self.item.valid(got):
+            raise CheckFailed(self.item.valid(got))
 
     def value(self, value):
         inputs_list = [self.draw(dims) for dims in self.item.dims]
@@ -448,7 +465,7 @@ class Check:
 def yield_checks(item):
     """(description, kind, weight, body(check)) of every check of ``item``, in the suite's order."""
     for text, kind in (("runs", "runs"), ("is implemented", "implemented"), (item.type_text, "type"),
-                       (item.shape_text, "shape"), ("is finite", "finite")):
+                       (item.shape_text, "shape"), (item.finite_text, "finite")):
         if text:
             yield text, GATE, 1.0, functools.partial(Check.gate, kind=kind)
     for value in (Value(item.value),) if isinstance(item.value, str) else item.value or ():

@@ -1,6 +1,5 @@
 """What the spec engine (autograder/checks/engine.py) and the specs share besides it: ``Call``,
-a call of a graded name; ``saturated_loss``, a loss at predictions of exactly 0 and 1; and
-``informative``, whether a dependency's answers say something about their inputs."""
+a call of a graded name, and ``saturated_loss``, a loss at predictions of exactly 0 and 1."""
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,17 +10,20 @@ from autograder.checks.client import call_spec
 
 @dataclass(frozen=True)
 class Call:
-    """A call of a graded name: ``target(*args)``, on an object built with ``init``/``attributes``."""
+    """A call of a graded name: ``target(*args)``, on an object built with ``init``/``attributes``;
+    ``objects`` and ``read`` are call_spec's ``arg_objects`` and ``return_attributes``."""
 
     target: str
     args: tuple = ()
     init: tuple = ()
     attributes: dict = field(default_factory=dict)
     overflow_is_error: bool = False
+    objects: dict = field(default_factory=dict)
+    read: dict = field(default_factory=dict)
 
     def spec(self, args=None, return_args=False):
         return call_spec(self.target, self.args if args is None else args, self.init, self.attributes, return_args,
-                         overflow_is_error=self.overflow_is_error)
+                         self.objects, self.read, overflow_is_error=self.overflow_is_error)
 
     def run(self, student, args=None):
         return student.value(self.target, student.batch([self.spec(args)])[0])
@@ -38,14 +40,6 @@ def number(student, call):
     if array.size != 1:
         raise CheckFailed(f"{call.shown()} should return one number, but it returned {describe(array)}.")
     return float(array.ravel()[0])
-
-
-def as_float_list(value):
-    """The arrays of a result: itself, the items of a tuple or list, or a dict's values by key."""
-    if isinstance(value, dict):
-        value = [value[key] for key in sorted(value)]
-    parts = value if isinstance(value, (tuple, list)) else [value]
-    return [np.asarray(p, dtype=float) for p in parts]
 
 
 # A loss is "large" where a prediction is certainly wrong when it is at least what a predicted
@@ -66,18 +60,3 @@ def saturated_loss(student, certainly_wrong, certainly_right, what, prediction, 
     if not np.isfinite(right) or not 0.0 <= right <= CERTAINLY_RIGHT_LOSS:
         raise CheckFailed(f"{what} is {right:.6g} when every {prediction} is certainly right (probability 1 for the "
                           f"right answer); it should be 0, or nearly (at most {CERTAINLY_RIGHT_LOSS:g}). {hint}")
-
-
-def informative(values):
-    """Whether answers of a dependency say something about their inputs: they are not all the
-    same for different inputs, and not each a constant (zeros, a fixed number). Only then is
-    an item "right on top of the student's own dependency" a way to pass."""
-    try:
-        arrays = [np.concatenate([a.ravel() for a in as_float_list(v)]) for v in values]
-    except (TypeError, ValueError):
-        return False
-    if not arrays or any(a.size == 0 for a in arrays):
-        return False
-    if len(arrays) > 1 and all(a.shape == arrays[0].shape and np.array_equal(a, arrays[0]) for a in arrays[1:]):
-        return False
-    return not all(a.size > 1 for a in arrays) or any(np.ptp(a) > 0 for a in arrays)

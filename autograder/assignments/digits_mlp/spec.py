@@ -3,21 +3,17 @@ momentum_update and train.
 
 Data is column-major (an activation is (n_features, N)); every input has its dimensions
 distinct (never square, never N = 1), so that a transposed or broadcast result shows.
-train's checks are by hand (below ITEMS): its Network argument is built in the sandbox
-(call-spec ``arg_objects``, read back with ``return_attributes``), and a train that is right on
-top of the student's own Network.gradients and momentum_update (composed here) passes.
+train's Network argument is built where the call runs (``objects``) and its parameters read back
+(``read``): its result is (history, trained parameters).
 """
 import functools
 
 import numpy as np
 
-from autograder.checks.client import call_spec
-from autograder.checks.engine import Case, Item, Numeric, checks, same, scale, tree_map, uses
-from autograder.checks.expect import (CheckFailed, Mistake, NotImplementedYet, describe, expect_close, expect_finite,
-                                      expect_shape)
-from autograder.checks.properties import Call, informative, saturated_loss
-from autograder.checks.suite import check
-from autograder.scores.scoring import GATE, ROBUSTNESS, VALUE
+from autograder.checks.engine import Case, Item, Numeric, checks, scale, tree_map, uses
+from autograder.checks.expect import CheckFailed, Mistake, describe, expect_close, expect_shape
+from autograder.checks.properties import saturated_loss
+from autograder.scores.scoring import VALUE
 from reference import digits_mlp as ref
 from reference.logistic_regression import logistic
 
@@ -202,7 +198,7 @@ SOFTMAX_BACKWARD = Item(
                 finite="(P - one_hot(T) needs no exp or log)",
                 inputs=lambda rng: [{"P": ref.softmax(SATURATED_S), "T": np.array([1, 1, 0, 2, 0])}])))
 CROSS_ENTROPY = Item(
-    "SoftmaxClassifier.cross_entropy", **SOFTMAX, value="matches the mean of -log P[T_i, i]", mistakes=ce_mistakes,
+    "SoftmaxClassifier.cross_entropy", **SOFTMAX, state=lambda obj: ((), {}), value="matches the mean of -log P[T_i, i]", mistakes=ce_mistakes,
     type_text="returns one number",
     cases=(Case("stays finite and right when the right class has probability 0 or 1", body=ce_saturation),))
 
@@ -277,7 +273,14 @@ def ref_net(params, dims):
     return net
 
 
-NETWORK = dict(init=lambda i: i["dims"], attributes=lambda i: {ATTRIBUTE_OF[k]: i["params"][k] for k in PARAM_KEYS})
+def network_state(net):
+    """(init, attributes) that rebuild the Network ``net`` where a call runs (own paths)."""
+    W1, W2, W3 = (linear.W for linear in net.linears())
+    return (*W1.shape, W2.shape[1], W3.shape[1]), {ATTRIBUTE_OF[k]: v for k, v in net.parameters().items()}
+
+
+NETWORK = dict(init=lambda i: i["dims"], attributes=lambda i: {ATTRIBUTE_OF[k]: i["params"][k] for k in PARAM_KEYS},
+               state=network_state)
 
 
 def l2_mistakes(ref, i, want):
@@ -452,40 +455,10 @@ MOMENTUM = Item(
                                 for k in ("params", "grads", "velocities")}, "learning_rate": 0.5, "momentum": 0.9},
     unchanged="leaves its dicts unchanged")
 
-ITEMS = (LINEAR, LOGISTIC, SOFTMAX_BACKWARD, CROSS_ENTROPY, LAYER, L2, GRADIENTS, MOMENTUM)
-USES = {**uses(ITEMS), "train": (*BACKWARD, "SoftmaxClassifier.cross_entropy", "Layer.backward", "Network.l2_penalty",
-                                 "Network.gradients", "momentum_update")}
-test_check = checks(ITEMS, ref)
-
-
-# --- train: checks of their own (its Network argument is built in the sandbox) --------------------
-
-class NoOwn(Exception):
-    """The student's own components are not implemented yet, or say nothing: nothing to compare with."""
-
-
-def own_batch(student, specs, target):
-    """Values of component calls, for composing the student's own train."""
-    try:
-        values = [student.value(target, answer) for answer in student.answers(specs)]
-    except CheckFailed:
-        raise NoOwn from None
-    if not informative(values):
-        raise NoOwn
-    return values
-
-
-def net_call(method, args, params, dims):
-    return Call(f"Network.{method}", args, init=dims, attributes={ATTRIBUTE_OF[k]: params[k] for k in PARAM_KEYS})
-
-
-def own_run(student, call):
-    return own_batch(student, [call.spec()], call.target)[0]
-
+# --- train: its Network argument is built where the call runs, and read back after it -----------
 
 TRAIN_DIMS = (64, 7, 5, 10)
 TRAIN_KEYS = ("train_loss", "val_loss", "val_accuracy")
-TRAIN_SETTINGS = dict(epochs=5, learning_rate=0.3, momentum=0.8, lam=1e-3)
 
 
 @functools.lru_cache(maxsize=1)
@@ -493,207 +466,68 @@ def digits():
     return ref.load_digits_split(seed=0)
 
 
-def small_digits():
+def train_data(rng, epochs=300, learning_rate=None, momentum=None, lam=None, dims=TRAIN_DIMS, examples=(60, 40)):
+    """A Network's dims and params (drawn), the first ``examples`` digits of the training and
+    validation sets, and the settings given (None: train's default)."""
     X_train, T_train, X_val, T_val, _, _ = digits()
-    return X_train[:, :60], T_train[:60], X_val[:, :40], T_val[:40]
+    (n, m), settings = examples, (learning_rate, momentum, lam)
+    params = ref.Network(*dims, seed=int(rng.integers(2 ** 31))).parameters()
+    return {"dims": dims, "params": params, "network": None, "X_train": X_train[:, :n], "T_train": T_train[:n],
+            "X_val": X_val[:, :m], "T_val": T_val[:m], "epochs": epochs,
+            **{k: v for k, v in zip(("learning_rate", "momentum", "lam"), settings) if v is not None}}
 
 
-def train_params(seed=0, dims=TRAIN_DIMS):
-    return ref.Network(*dims, seed=seed).parameters()
+def trained(history, attributes):
+    """train's result as the checks see it: (history, each list an array; the trained parameters)."""
+    if isinstance(history, dict):
+        history = {k: np.asarray(v, float) if isinstance(v, (list, tuple)) and all(
+            isinstance(x, (int, float)) for x in v) else v for k, v in history.items()}
+    network = attributes.get("0") or {}
+    return history, {k: network.get(ATTRIBUTE_OF[k]) for k in PARAM_KEYS}
 
 
-def train_spec(params, data, settings=None, dims=TRAIN_DIMS, return_args=False):
-    """A call of train(network, *data, *settings) on a Network built in the sandbox."""
-    values = tuple(settings[k] for k in ("epochs", "learning_rate", "momentum", "lam")) if settings else ()
-    spec = call_spec("train", (None, *data, *values), return_args=return_args)
-    spec["arg_objects"] = {"0": {"class": "Network", "init": list(dims),
-                                 "set": {ATTRIBUTE_OF[k]: params[k] for k in PARAM_KEYS}}}
-    spec["return_attributes"] = {"0": [ATTRIBUTE_OF[k] for k in PARAM_KEYS]}
-    return spec
-
-
-def run_train(student, params, data, settings=None, dims=TRAIN_DIMS, return_args=False, timeout=None,
-              own_components=False):
-    """(history, trained parameters or None, the answer) of the student's train: calling the
-    reference's versions of the graded names it uses (stand-ins), or with ``own_components``
-    the student's own."""
-    spec = train_spec(params, data, settings, dims, return_args)
-    if own_components:
-        spec["stand_ins"] = []  # none: the student's whole pipeline
-    answer = student.batch([spec], timeout)[0]
-    history = student.value("train", answer)
-    after = (answer.get("attributes") or {}).get("0")
-    trained = {k: after.get(ATTRIBUTE_OF[k]) for k in PARAM_KEYS} if isinstance(after, dict) else None
-    return history, trained, answer
-
-
-def ref_train(params, data, settings, dims=TRAIN_DIMS, variant=None):
-    """History and parameters of the reference train (or of a wrong ``variant`` of it)."""
-    net = ref_net(params, dims)
-    X, T, Xv, Tv = data
-    epochs, rate, mu, lam = (settings[k] for k in ("epochs", "learning_rate", "momentum", "lam"))
+def ref_train(i, variant):
+    """(history, parameters) of a wrong ``variant`` of the reference train."""
+    net = ref_net(i["params"], i["dims"])
+    X, T, Xv, Tv, lam = i["X_train"], i["T_train"], i["X_val"], i["T_val"], i["lam"]
     p = net.parameters()
     v = {k: np.zeros_like(a) for k, a in p.items()}
     history = {k: [] for k in TRAIN_KEYS}
-    for _ in range(epochs):
+
+    def record(lam):
+        history["train_loss"].append(net.loss(X, T, lam))
+        history["val_loss"].append(net.loss(Xv, Tv, lam))
+        history["val_accuracy"].append(ref.accuracy(net, Xv, Tv))
+    for _ in range(i["epochs"]):
         if variant == "before":
-            history["train_loss"].append(net.loss(X, T, lam))
-            history["val_loss"].append(net.loss(Xv, Tv, lam))
-            history["val_accuracy"].append(ref.accuracy(net, Xv, Tv))
+            record(lam)
         g = net.gradients(X, T, 0.0 if variant == "no-lam" else lam)
-        if variant == "no-momentum":
-            v = {k: np.zeros_like(a) for k, a in p.items()}
-        p, v = ref.momentum_update(p, g, v, rate, mu)
+        v = {k: np.zeros_like(a) for k, a in p.items()} if variant == "no-momentum" else v
+        p, v = ref.momentum_update(p, g, v, i["learning_rate"], i["momentum"])
         net.set_parameters(p)
         if variant != "before":
-            history["train_loss"].append(net.loss(X, T, 0.0 if variant == "loss-no-lam" else lam))
-            history["val_loss"].append(net.loss(Xv, Tv, 0.0 if variant == "loss-no-lam" else lam))
-            history["val_accuracy"].append(ref.accuracy(net, Xv, Tv))
-    return history, net.parameters()
+            record(0.0 if variant == "loss-no-lam" else lam)
+    return {k: np.asarray(h) for k, h in history.items()}, net.parameters()
 
 
-TRAIN_MISTAKES = {
-    "before": Mistake("before", "the history is recorded before each step: record the losses and accuracy "
-                      "after the update"),
-    "no-momentum": Mistake("no-momentum", "the velocities restart at zero every epoch: create them once, before "
-                           "the loop, and carry them from one momentum_update to the next"),
-    "no-lam": Mistake("no-lam", "lam is not passed to network.gradients: the gradients must include the L2 term"),
-    "loss-no-lam": Mistake("loss-no-lam", "the recorded losses leave out the L2 term: use network.loss(X, T, lam)"),
-}
+TRAIN_MISTAKES = (
+    Mistake("before", "the history is recorded before each step: record the losses and accuracy after the update"),
+    Mistake("no-momentum", "the velocities restart at zero every epoch: create them once, before the loop, and "
+            "carry them from one momentum_update to the next"),
+    Mistake("no-lam", "lam is not passed to network.gradients: the gradients must include the L2 term"),
+    Mistake("loss-no-lam", "the recorded losses leave out the L2 term: use network.loss(X, T, lam)"))
 
 
-def own_train(student, params, data, settings, dims=TRAIN_DIMS):
-    """train composed in the grader from the student's own Network.gradients, momentum_update,
-    Network.loss and Network.predict, one epoch at a time."""
-    X, T, Xv, Tv = data
-    epochs, rate, mu, lam = (settings[k] for k in ("epochs", "learning_rate", "momentum", "lam"))
-    p = {k: np.asarray(v, dtype=float) for k, v in params.items()}
-    v = {k: np.zeros_like(a) for k, a in p.items()}
-    history = {k: [] for k in TRAIN_KEYS}
-    grads = own_run(student, net_call("gradients", (X, T, lam), p, dims))
-    for epoch in range(epochs):
-        p, v = own_run(student, Call("momentum_update", (p, grads, v, rate, mu)))
-        specs = [net_call("loss", (X, T, lam), p, dims).spec(), net_call("loss", (Xv, Tv, lam), p, dims).spec(),
-                 net_call("predict", (Xv,), p, dims).spec()]
-        if epoch + 1 < epochs:
-            specs.append(net_call("gradients", (X, T, lam), p, dims).spec())
-        answers = own_batch(student, specs, "Network")
-        history["train_loss"].append(float(np.asarray(answers[0]).ravel()[0]))
-        history["val_loss"].append(float(np.asarray(answers[1]).ravel()[0]))
-        history["val_accuracy"].append(float(np.mean(np.asarray(answers[2]) == Tv)))
-        if epoch + 1 < epochs:
-            grads = answers[3]
-    return history, p
+def train_mistakes(ref, i, want):
+    return {**{m: ref_train(i, m.id) for m in TRAIN_MISTAKES},
+            Mistake("not-in-place", "the network is not trained in place: call network.set_parameters(params) "
+                    "after each step"): (want[0], i["params"])}
 
 
-def expect_history(history, epochs, what):
-    if not isinstance(history, dict) or set(history) != set(TRAIN_KEYS):
-        got = f"a dict with the keys {', '.join(map(str, history))}" if isinstance(history, dict) else describe(history)
-        raise CheckFailed(f"{what} should return a dict with the keys {', '.join(TRAIN_KEYS)}, but it returned {got}.")
-    for key in TRAIN_KEYS:
-        values = history[key]
-        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) != epochs:
-            length = len(values) if isinstance(values, (list, tuple, np.ndarray)) else "no"
-            raise CheckFailed(f"history['{key}'] from {what} holds {length} values; it should hold one per epoch, "
-                              f"{epochs}.")
-    return {k: np.asarray(history[k], dtype=float) for k in TRAIN_KEYS}
-
-
-def train_matches(history, trained, want):
-    want_history, want_params = want
-    if not same({k: np.asarray(history.get(k, []), dtype=float) if isinstance(history, dict) else None
-                 for k in TRAIN_KEYS}, {k: np.asarray(v) for k, v in want_history.items()}, 1e-6, 1e-9):
-        return False
-    return trained is None or same(trained, want_params, 1e-6, 1e-9)
-
-
-def train_composite(student, params, data, settings, body, dims=TRAIN_DIMS):
-    """``body``, unless the student's train is right on top of their own Network.gradients and
-    momentum_update (a broken one is stood in for: it excuses nothing here)."""
-    try:
-        body()
-    except NotImplementedYet:
-        raise
-    except CheckFailed as failed:
-        try:
-            want = own_train(student, params, data, settings, dims)
-        except (NoOwn, ValueError, TypeError, IndexError, KeyError, AttributeError):
-            raise failed from None
-        history, trained, _ = run_train(student, params, data, settings, dims)
-        if not train_matches(history, trained, want):
-            raise
-
-
-TRAIN_PARAMS = train_params(seed=3)
-
-
-def train_gate(student, body):
-    train_composite(student, TRAIN_PARAMS, small_digits(), TRAIN_SETTINGS, body)
-
-
-def train_once(student):
-    return run_train(student, TRAIN_PARAMS, small_digits(), TRAIN_SETTINGS)
-
-
-@check("train", "runs", GATE)
-def test_train_runs(student):
-    def body():
-        try:
-            train_once(student)
-        except NotImplementedYet:
-            pass
-    train_gate(student, body)
-
-
-@check("train", "is implemented", GATE)
-def test_train_is_implemented(student):
-    train_gate(student, lambda: train_once(student))
-
-
-@check("train", "returns a dict with one value per epoch for train_loss, val_loss, val_accuracy", GATE)
-def test_train_type(student):
-    train_gate(student, lambda: expect_history(train_once(student)[0], 5, "train(network, ..., epochs=5)"))
-
-
-@check("train", "is finite, with accuracies in [0, 1]", GATE)
-def test_train_finite(student):
-    def body():
-        history = expect_history(train_once(student)[0], 5, "train(network, ..., epochs=5)")
-        for key in TRAIN_KEYS:
-            expect_finite(history[key], f"history['{key}']")
-        if np.any(history["val_accuracy"] < 0) or np.any(history["val_accuracy"] > 1):
-            raise CheckFailed(f"history['val_accuracy'] is {describe(history['val_accuracy'])}: accuracies are "
-                              "fractions in [0, 1].")
-    train_gate(student, body)
-
-
-@check("train", "matches momentum steps on the full batch, and trains the network in place", VALUE, 3)
-def test_train_value(student):
-    data = small_digits()
-    for seed, settings in ((3, TRAIN_SETTINGS), (4, dict(epochs=4, learning_rate=0.5, momentum=0.9, lam=0.0))):
-        params = train_params(seed)
-
-        def body(params=params, settings=settings):
-            history, trained, _ = run_train(student, params, data, settings)
-            got = expect_history(history, settings["epochs"], "train(network, ...)")
-            want_history, want_params = ref_train(params, data, settings)
-            inputs = (f"for epochs = {settings['epochs']}, learning_rate = {settings['learning_rate']}, "
-                      f"momentum = {settings['momentum']}, lam = {settings['lam']}")
-            mistake = next((m for variant, m in TRAIN_MISTAKES.items() if train_matches(
-                history, trained, ref_train(params, data, settings, variant=variant))), None)
-            for key in TRAIN_KEYS:
-                expect_close(got[key], want_history[key], f"history['{key}']",
-                             {mistake: got[key]} if mistake else None, 1e-6, 1e-9, inputs)
-            if trained is None or any(t is None for t in trained.values()):
-                raise CheckFailed("After train(network, ...) the network's parameters could not be read back: "
-                                  "keep them in network.hidden1.linear, network.hidden2.linear and network.output.")
-            for key in PARAM_KEYS:
-                if np.array_equal(np.asarray(trained[key], dtype=float), params[key]):
-                    raise CheckFailed(f"After train(network, ...) the network's {key} is unchanged: train the "
-                                      "network in place, with network.set_parameters(params) after each step.")
-                expect_close(trained[key], want_params[key], f"the trained network's {key}",
-                             {mistake: trained[key]} if mistake else None, 1e-6, 1e-9, inputs)
-        train_composite(student, params, data, settings, body)
+def accuracies_outside(result):
+    accuracies = np.asarray(result[0]["val_accuracy"], float)
+    if np.any(accuracies < 0) or np.any(accuracies > 1):
+        return f"history['val_accuracy'] is {describe(accuracies)}: accuracies are fractions in [0, 1]."
 
 
 END_TO_END_EPOCHS = 300  # the notebook's own setting
@@ -701,47 +535,62 @@ PROMISED_TEST_ACCURACY = 0.95  # what the notebook promises
 END_TO_END_SECONDS = 90.0  # a correct solution with Python loops must not run out of time
 
 
-@check("train", "trains the digits network to 95 % test accuracy in 300 epochs with its default settings", VALUE, 2)
-def test_train_end_to_end(student):
+def end_to_end(ctx):
+    """train(network, the whole training and validation sets, 300) with its default settings
+    reaches the promised test accuracy: the student's whole pipeline first (300 epochs through
+    stand-ins cost seconds of round trips), and only when it fails, with the reference's
+    components (a bug costs once)."""
     X_train, T_train, X_val, T_val, X_test, T_test = digits()
-    params = train_params(seed=0, dims=(64, 30, 20, 10))
-    what = (f"train(network, X_train, T_train, X_val, T_val, {END_TO_END_EPOCHS}) with its default learning_rate, "
-            "momentum and lam")
+    dims = (64, 30, 20, 10)
+    inputs = train_data(np.random.default_rng(0), END_TO_END_EPOCHS, dims=dims, examples=(len(T_train), len(T_val)))
+    spec = ctx.call(inputs).spec()
+    what = f"train(network, X_train, T_train, X_val, T_val, {END_TO_END_EPOCHS}) with its default learning_rate, " \
+           "momentum and lam"
 
-    def body(own_components):
-        history, trained, _ = run_train(student, params, (X_train, T_train, X_val, T_val, END_TO_END_EPOCHS),
-                                        dims=(64, 30, 20, 10), timeout=END_TO_END_SECONDS,
-                                        own_components=own_components)
-        got = expect_history(history, END_TO_END_EPOCHS, what)
-        if not got["train_loss"][-1] < got["train_loss"][0]:
-            raise CheckFailed(f"The training loss of {what} did not go down "
-                              f"({got['train_loss'][0]:.4g} -> {got['train_loss'][-1]:.4g}): check the sign of the "
-                              "update and the defaults learning_rate = 0.5, momentum = 0.9, lam = 0.")
-        if trained is None or any(v is None for v in trained.values()):
+    def judge(spec):
+        answer = ctx.student.batch([spec], END_TO_END_SECONDS)[0]
+        history, params = ctx.result(ctx.student.value("train", answer), answer)
+        per_epoch = np.zeros(END_TO_END_EPOCHS)
+        ctx.structure(history, dict.fromkeys(TRAIN_KEYS, per_epoch), inputs)
+        losses = [ctx.shaped(history[k], per_epoch, (0, k), inputs, f"history['{k}'] from {what}") for k in TRAIN_KEYS][0]
+        if not losses[-1] < losses[0]:
+            raise CheckFailed(f"The training loss of {what} did not go down ({losses[0]:.4g} -> {losses[-1]:.4g}): "
+                              "check the sign of the update and the defaults learning_rate = 0.5, momentum = 0.9, "
+                              "lam = 0.")
+        if any(v is None for v in params.values()):
             raise CheckFailed(f"After {what} the network's weights could not be read back: train the network "
                               "in place (network.set_parameters) and keep its attributes.")
-        test_accuracy = ref.accuracy(ref_net({k: np.asarray(v, dtype=float) for k, v in trained.items()},
-                                             (64, 30, 20, 10)), X_test, T_test)
-        if not test_accuracy >= PROMISED_TEST_ACCURACY:
-            raise CheckFailed(f"After {what} the network classifies {test_accuracy:.3f} of the test digits; a correct "
+        accuracy = ref.accuracy(ref_net(params, dims), X_test, T_test)
+        if not accuracy >= PROMISED_TEST_ACCURACY:
+            raise CheckFailed(f"After {what} the network classifies {accuracy:.3f} of the test digits; a correct "
                               f"train reaches at least {PROMISED_TEST_ACCURACY} (about 0.97).")
-    # 300 epochs through stand-ins cost seconds of round trips: the student's whole pipeline
-    # first, and only when it fails, train with the reference's components (a bug costs once).
     try:
-        body(own_components=True)
+        judge({**spec, "stand_ins": []})
     except CheckFailed:
-        body(own_components=False)
+        judge(spec)
 
 
-@check("train", "leaves its data unchanged", ROBUSTNESS)
-def test_train_inputs(student):
-    data = small_digits()
+TRAIN = Item(
+    "train", args=("network", "X_train", "T_train", "X_val", "T_val", "epochs", "learning_rate", "momentum", "lam"),
+    draw=train_data, objects=lambda i: {0: {"class": "Network", "init": list(i["dims"]), "set": NETWORK["attributes"](i)}},
+    read={0: [ATTRIBUTE_OF[k] for k in PARAM_KEYS]}, result=trained, order=TRAIN_KEYS, labels=("T_train", "T_val"),
+    dims=({"epochs": 5, "learning_rate": 0.3, "momentum": 0.8, "lam": 1e-3},
+          {"epochs": 4, "learning_rate": 0.5, "momentum": 0.9, "lam": 0.0}),
+    type_text=False, shape_text="returns a dict with one value per epoch for train_loss, val_loss, val_accuracy",
+    shape_hint=lambda got, want, path, i: "One value per epoch." if path[0] == 0 else "",
+    part_label=lambda path: f"history['{path[1]}']" if path[0] == 0 else
+    f"the trained network's {path[1]} (network.{ATTRIBUTE_OF[path[1]]})",
+    finite_text="is finite, with accuracies in [0, 1]", valid=accuracies_outside,
+    value="matches momentum steps on the full batch, and trains the network in place", mistakes=train_mistakes,
+    whole_mistakes=True, rtol=1e-6, atol=1e-9,
+    inputs_text=lambda i: "for epochs = {epochs}, learning_rate = {learning_rate}, momentum = {momentum}, "
+    "lam = {lam}".format(**i),
+    cases=(Case("trains the digits network to 95 % test accuracy in 300 epochs with its default settings",
+                kind=VALUE, weight=2, body=end_to_end),),
+    unchanged="leaves its data unchanged", deterministic=None,
+    uses=(*BACKWARD, "SoftmaxClassifier.cross_entropy", "Layer.backward", "Network.l2_penalty", "Network.gradients",
+          "momentum_update"))
 
-    def body():
-        _, _, answer = run_train(student, TRAIN_PARAMS, data, TRAIN_SETTINGS, return_args=True)
-        after = answer.get("args_after") or []
-        for index, (name, before) in enumerate(zip(("X_train", "T_train", "X_val", "T_val"), data), start=1):
-            now = after[index] if index < len(after) else None
-            if now is None or not np.array_equal(np.asarray(now), before):
-                raise CheckFailed(f"train modified its argument {name} in place. Leave the data alone.")
-    train_gate(student, body)
+ITEMS = (LINEAR, LOGISTIC, SOFTMAX_BACKWARD, CROSS_ENTROPY, LAYER, L2, GRADIENTS, MOMENTUM, TRAIN)
+USES = uses(ITEMS)
+test_check = checks(ITEMS, ref)  # the hidden pytest checks, generated

@@ -39,7 +39,7 @@ XOR_NETWORK = Item(
     shape_hint=lambda got, want, path, i: XOR_HINTS[KEYS[path[0]]].get(got, "The output unit has one bias: return a "
                                                                              "float." if path == (3,) else ""),
     part_label=lambda path: KEYS[path[0]],
-    result=lambda got: type(got)(np.asarray(p, float) if isinstance(p, (list, tuple)) else p for p in got)
+    result=lambda got, _: type(got)(np.asarray(p, float) if isinstance(p, (list, tuple)) else p for p in got)
     if isinstance(got, (list, tuple)) else got,  # parts given as lists count as arrays
     cases=(Case("computes XOR: output > 0.9 on (0, 1) and (1, 0), < 0.1 on (0, 0) and (1, 1)", kind=VALUE, weight=1.5,
                 body=xor_behaviour),),
