@@ -12,7 +12,6 @@ page every piece of text from the result is escaped as ``html.escape`` does (the
 environment of ``autograder.reports.render``); the page has inline CSS only, no JavaScript and
 no external resource (a Content-Security-Policy forbids both).
 """
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,52 +128,6 @@ def _title(result):
 
 
 # --- Markdown ------------------------------------------------------------------------------
-
-def _md_text(text, cont="", starts_line=False):
-    """``text`` for a Markdown heading, paragraph or list item, shown as written.
-
-    Only a character that would start Markdown markup gets a backslash (CommonMark's escape,
-    never an HTML entity): ``\\ ` * [ ] ~``, a "_" not between two letters or digits, a "<"
-    that would open an HTML tag or an autolink, an "&" that would read as an entity, and a
-    line's leading "#", ">", "+", "-", "=", "|", ":" or "1." that would start a block or a
-    table's delimiter row (the first line's only when ``starts_line``). A "|" elsewhere stays
-    (``_md_cell`` escapes it in a table cell). Line breaks stay line breaks; ``cont`` begins
-    each further line ("> " in a block quote, "  " in a list item).
-    """
-    lines = []
-    for n, line in enumerate(str(text).strip().splitlines() or [""]):
-        line = re.sub(r"[\\`*\[\]~]", r"\\\g<0>", line.strip())
-        line = re.sub(r"(?<![^\W_])_|_(?![^\W_])", r"\\_", line)  # "delta_w" stays as it is
-        line = re.sub(r"<(?=[A-Za-z/!?])", r"\\<", line)  # "a < b" stays as it is
-        line = re.sub(r"&(?=#?\w+;)", r"\\&", line)  # "a & b" stays as it is
-        if n or starts_line:
-            line = re.sub(r"^([#>+=|:-])", r"\\\1", line)
-            line = re.sub(r"^(\d+)([.)])", r"\1\\\2", line)
-        lines.append(line)
-    return f"  \n{cont}".join(lines)
-
-
-def _md_cell(text):
-    """``text`` for one Markdown table cell: on one line, its "|" as "\\|"."""
-    return _md_text(" ".join(str(text).splitlines())).replace("|", "\\|")
-
-
-def _md_code(text, indent="  "):
-    """``text`` verbatim: a code span, or a fenced code block (each line after the first
-    begins with ``indent``) when it has several lines; fenced by more backticks than it holds."""
-    text = str(text).rstrip().lstrip("\n")
-    ticks = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
-    lines = text.splitlines()
-    if len(lines) <= 1:
-        pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""  # CommonMark strips one space each side
-        return f"{ticks}{pad}{text}{pad}{ticks}"
-    fence = "`" * max(3, len(ticks))
-    body = [f"{indent}{line}" if line.strip() else "" for line in lines]
-    return "\n".join([f"{fence}text", *body, f"{indent}{fence}"])
-
-
-MARKDOWN.filters.update(md_text=_md_text, md_cell=_md_cell, md_code=_md_code)
-
 
 def markdown(result):
     """The student's feedback as Markdown: text from the result as written, no HTML entity."""
