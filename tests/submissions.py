@@ -136,3 +136,13 @@ def assert_bug_costs_once(result, item, diagnosis):
     assert others == pytest.approx({name: full[name] for name in others}, abs=1e-4), \
         f"the bug in {item} cost other items too:\n{report(result)}"
     assert diagnosis in failures(result, item), report(result)
+    assert_mistakes_recorded(result)
+
+
+def assert_mistakes_recorded(result):
+    """A check whose message names a likely mistake records it as data, with an id of its own item."""
+    for test in result.tests:
+        named = "Likely mistake:" in test.output
+        assert bool(test.mistake) == named, f"{test.name}: {test.mistake} for {test.output!r}"
+        if named:
+            assert test.mistake["id"].startswith(test.item + ".") and test.mistake["label"], test.mistake

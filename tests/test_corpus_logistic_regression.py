@@ -8,6 +8,7 @@ diagnosis the student can act on.
 import pytest
 
 from autograder.course import ASSIGNMENTS
+from autograder.reports.formats import gradescope_json
 from submissions import (
     assert_bug_costs_once, code, grade, notebook_path, release_submission, report, submission,
 )
@@ -352,6 +353,18 @@ MUTANTS = {
 }
 
 
-@pytest.mark.parametrize("item, diagnosis, replace", MUTANTS.values(), ids=MUTANTS.keys())
-def test_single_bug_costs_its_own_item_only_and_is_diagnosed(item, diagnosis, replace, tmp_path):
-    assert_bug_costs_once(grade(submission(tmp_path, A, replace=replace)), item, diagnosis)
+MISTAKE_IDS = {  # the diagnosis as data, as results.json gives it to the class report
+    "gradient-sum-not-mean": "gradient.sum-not-mean", "gradient-extra-sigma-prime": "gradient.extra-sigma-prime",
+    "logistic-sign-flipped": "logistic.sign-of-z", "loss-arguments-swapped": "loss.swapped-arguments",
+    "delta_w-without-learning-rate": "delta_w.missing-learning-rate",
+}
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_single_bug_costs_its_own_item_only_and_is_diagnosed(mutant, tmp_path):
+    item, diagnosis, replace = MUTANTS[mutant]
+    result = grade(submission(tmp_path, A, replace=replace))
+    assert_bug_costs_once(result, item, diagnosis)
+    if mutant in MISTAKE_IDS:
+        extra = [t.get("extra_data", {}).get("mistake", {}) for t in gradescope_json(result)["tests"]]
+        assert MISTAKE_IDS[mutant] in {m.get("id") for m in extra}, report(result)

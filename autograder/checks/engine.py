@@ -72,7 +72,7 @@ class Item:
     draw: Callable = lambda rng: {}  # draw(rng, **dims) -> {input: value}
     dims: tuple = ({},)  # per value draw: numbers, or ranges to draw an int from (sizes distinct); [0]: typical
     value: object = None  # the value check's description (weight 3), or a tuple of Value
-    mistakes: Callable = None  # (ref, inputs, want) -> {text: wrong answer, structured as want}
+    mistakes: Callable = None  # (ref, inputs, want) -> {Mistake: wrong answer, structured as want}
     whole_mistakes: bool = False
     inputs_text: Callable = None  # inputs -> "for N = 7"
     type_text: object = "returns an array"  # "returns ..." (failures say "should return ..."); False: none
@@ -171,8 +171,8 @@ def replaced(value, path, new):
 
 def scale(want, n):
     """expect.scale_mistakes (×N, ÷N, the sign) for a result of any structure."""
-    return {text: tree_map(lambda a, f=f: np.asarray(a, float) * f, want)
-            for text, f in zip(scale_mistakes(1.0, n), (n, 1.0 / n, -1.0))}
+    return {mistake: tree_map(lambda a, f=f: np.asarray(a, float) * f, want)
+            for mistake, f in scale_mistakes(n).items()}
 
 
 def number(value, what):

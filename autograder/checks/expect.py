@@ -3,13 +3,38 @@
 A failed check raises CheckFailed with what was checked, what came back and what was
 expected, in shapes and a few numbers, and where it can, the likely mistake.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 RTOL, ATOL = 1e-6, 1e-8
 
 
+@dataclass(frozen=True)
+class Mistake:
+    """One entry of an item's catalogue of mistakes. ``id`` is stable across gradings
+    ("sum-not-mean"); ``text`` is what the student reads, "<what is wrong>: <what to do>";
+    ``label`` names it in the class report (default: ``text`` up to its first colon)."""
+
+    id: str
+    text: str
+    label: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.text.split(":")[0])
+
+    def __str__(self):
+        return self.text
+
+
 class CheckFailed(AssertionError):
-    """A failed check; its message is shown to the student as is."""
+    """A failed check; its message is shown to the student as is, and ``mistake`` is the
+    Mistake it names, if any."""
+
+    def __init__(self, message="", mistake=None):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 class NotImplementedYet(CheckFailed):
@@ -60,7 +85,7 @@ def is_close(got, want, rtol=RTOL, atol=ATOL):
 
 
 def likely_mistake(got, mistakes, rtol=RTOL, atol=ATOL):
-    """The name of the first wrong answer in ``mistakes`` (name -> array) that ``got`` matches."""
+    """The first Mistake of ``mistakes`` {Mistake: wrong answer} whose answer ``got`` matches."""
     for name, wrong in mistakes.items():
         try:
             if wrong is not None and is_close(got, wrong, rtol, atol):
@@ -82,14 +107,17 @@ def expect_close(got, want, what, mistakes=None, rtol=RTOL, atol=ATOL, inputs=""
         message += f" (largest difference at index {tuple(int(i) for i in worst)}: " \
                    f"{float(got[worst]):.6g} instead of {float(want[worst]):.6g})"
     mistake = likely_mistake(got, mistakes or {}, rtol, atol)
-    raise CheckFailed(message + "." + (f" Likely mistake: {mistake}." if mistake else ""))
+    raise CheckFailed(message + "." + (f" Likely mistake: {mistake}." if mistake else ""), mistake)
 
 
-def scale_mistakes(want, n, noun="examples"):
-    """Wrong answers shared by every gradient: sum instead of mean, and the sign."""
-    want = np.asarray(want, dtype=float)
+def scale_mistakes(n, noun="examples"):
+    """The mistakes every gradient shares, with the factor of each: summing instead of
+    averaging (×N), averaging twice (÷N), and the sign (×-1)."""
     return {
-        f"your result is {n} times too large: average over the {n} {noun} (divide by N) instead of summing": want * n,
-        f"your result is {n} times too small: divide by N once only (it is already a mean)": want / n,
-        "your result has the wrong sign (negated): it should be prediction minus target, or use +": -want,
+        Mistake("sum-not-mean", f"your result is {n} times too large: average over the {n} {noun} (divide by N) "
+                "instead of summing", "sums over the examples instead of averaging"): n,
+        Mistake("mean-twice", f"your result is {n} times too small: divide by N once only (it is already a mean)",
+                "divides by N twice"): 1.0 / n,
+        Mistake("negated", "your result has the wrong sign (negated): it should be prediction minus target, or use +",
+                "the wrong sign"): -1.0,
     }

@@ -72,9 +72,9 @@ def graded_mark(test):
 class Record:
     """The outcome of one hidden test, before points are assigned."""
 
-    def __init__(self, item, description, kind, weight, status, output):
+    def __init__(self, item, description, kind, weight, status, output, mistake=None):
         self.item, self.description, self.kind, self.weight = item, description, kind, weight
-        self.status, self.output = status, output
+        self.status, self.output, self.mistake = status, output, mistake  # mistake: the Mistake it names
 
 
 def failure_text(excinfo):
@@ -287,8 +287,8 @@ class HiddenSuitePlugin:
                 self.records.append(Record(graded, description, kind, weight, "passed", "Passed."))
             else:
                 status = "not implemented" if call.excinfo.errisinstance(NotImplementedYet) else "failed"
-                self.records.append(Record(graded, description, kind, weight, status,
-                                           failure_text(call.excinfo)))
+                self.records.append(Record(graded, description, kind, weight, status, failure_text(call.excinfo),
+                                           getattr(call.excinfo.value, "mistake", None)))
                 self._failed.setdefault(graded, []).append((kind, description))
         return report
 

@@ -57,5 +57,6 @@ def scored_tests(records, assignment):
         tests.append(TestResult(
             name=f"{record.item}: {record.description}", item=record.item,
             score=share if record.status == "passed" else 0.0, max_score=share,
-            output=record.output, status=record.status))
+            output=record.output, status=record.status, mistake=record.mistake and {
+                "id": f"{record.item}.{record.mistake.id}", "label": record.mistake.label}))
     return tests

@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.checks.client import call_spec
 from autograder.checks.engine import Case, Item, Numeric, checks, same, scale, tree_map, uses
-from autograder.checks.expect import (CheckFailed, NotImplementedYet, describe, expect_close, expect_finite,
+from autograder.checks.expect import (CheckFailed, Mistake, NotImplementedYet, describe, expect_close, expect_finite,
                                       expect_shape)
 from autograder.checks.properties import Call, informative, saturated_loss
 from autograder.checks.suite import check
@@ -83,13 +83,16 @@ def ref_linear(W, b, A, gY):
 
 def linear_mistakes(ref, i, want):
     n, ignored = n_of(i), ref_linear(i["W"], i["b"], i["A"], np.ones_like(i["gY"]))
-    return {f"your result is {n} times too small: it is a sum over the N = {n} examples, not a mean "
-            "(the 1/N is already inside gY)": tree_map(lambda a: a / n, want),
-            f"your result is {n} times too large: do not multiply by N": tree_map(lambda a: a * n, want),
-            "your result has the wrong sign (negated)": tree_map(lambda a: -a, want),
-            **{f"the upstream gradient gY is ignored: {how}":
+    return {Mistake("mean-not-sum", f"your result is {n} times too small: it is a sum over the N = {n} examples, "
+                    "not a mean (the 1/N is already inside gY)", "averages over the examples instead of summing"):
+                tree_map(lambda a: a / n, want),
+            Mistake("times-n", f"your result is {n} times too large: do not multiply by N", "multiplies by N"):
+                tree_map(lambda a: a * n, want),
+            Mistake("negated", "your result has the wrong sign (negated)"): tree_map(lambda a: -a, want),
+            **{Mistake(f"ignores-gY-in-{part}", f"the upstream gradient gY is ignored: {how}"):
                tuple(g if j == k else None for j, g in enumerate(ignored))  # that part only
-               for k, how in enumerate(("gA = W @ gY", "gW = A @ gY.T", "gb sums gY over the examples"))}}
+               for k, (part, how) in enumerate((("gA", "gA = W @ gY"), ("gW", "gW = A @ gY.T"),
+                                                 ("gb", "gb sums gY over the examples")))}}
 
 
 def linear_objective(ref, i):
@@ -124,11 +127,12 @@ def logistic_data(rng, r, c):
 def logistic_mistakes(ref, i, want):
     Y, G = i["Y"], i["grad_out"]
     sY = logistic(Y)
-    return {"σ′ is missing: dL/dZ = grad_out * Y * (1 - Y)": G,
-            "σ′ is taken of the wrong variable: backward receives Y = σ(Z), so σ′(Z) = Y (1 - Y), "
-            "not σ(Y)(1 - σ(Y))": G * sY * (1.0 - sY),
-            "the upstream gradient grad_out is ignored: multiply it by Y (1 - Y)": Y * (1.0 - Y),
-            "your result has the wrong sign (negated)": -want}
+    return {Mistake("missing-sigma-prime", "σ′ is missing: dL/dZ = grad_out * Y * (1 - Y)"): G,
+            Mistake("sigma-prime-of-output", "σ′ is taken of the wrong variable: backward receives Y = σ(Z), so "
+                    "σ′(Z) = Y (1 - Y), not σ(Y)(1 - σ(Y))"): G * sY * (1.0 - sY),
+            Mistake("ignores-upstream", "the upstream gradient grad_out is ignored: multiply it by Y (1 - Y)"):
+                Y * (1.0 - Y),
+            Mistake("negated", "your result has the wrong sign (negated)"): -want}
 
 
 SATURATED_Z = np.array([[-1000.0, -50.0, 0.0], [50.0, 1000.0, 3.0]])
@@ -155,17 +159,20 @@ def softmax_data(rng, k, n):
 
 def softmax_mistakes(ref, i, want):
     k, n = i["P"].shape
-    return {f"the /N is missing: the loss is a mean over the N = {n} examples, so its gradient is "
-            "(P - one_hot(T)) / N": want * n, **scale(want, n),
-            "the targets are ignored: subtract one_hot(T, K)": i["P"] / n,
-            "only the one-hot part is there: the gradient is (P - one_hot(T, K)) / N": -ref.one_hot(i["T"], k) / n}
+    return {Mistake("missing-mean", f"the /N is missing: the loss is a mean over the N = {n} examples, so its "
+                    "gradient is (P - one_hot(T)) / N"): want * n, **scale(want, n),
+            Mistake("ignores-targets", "the targets are ignored: subtract one_hot(T, K)"): i["P"] / n,
+            Mistake("only-one-hot", "only the one-hot part is there: the gradient is (P - one_hot(T, K)) / N"):
+                -ref.one_hot(i["T"], k) / n}
 
 
 def ce_mistakes(ref, i, want):
     (k, n), P, T = i["P"].shape, i["P"], i["T"]
     return {**scale(want, n),
-            f"this is a mean over all K·N entries: average over the N = {n} examples (columns) only": want / k,
-            "the log is missing: the loss is -mean(log P[T_i, i])": -float(np.mean(P[T, np.arange(n)]))}
+            Mistake("mean-over-all-entries", f"this is a mean over all K·N entries: average over the N = {n} "
+                    "examples (columns) only"): want / k,
+            Mistake("missing-log", "the log is missing: the loss is -mean(log P[T_i, i])"):
+                -float(np.mean(P[T, np.arange(n)]))}
 
 
 def ce_saturation(ctx):
@@ -208,11 +215,14 @@ def layer_data(rng, n_in, n_out, n):
 def layer_mistakes(ref, i, want):
     W, b, A, Y, G = (i[k] for k in ("W", "b", "A", "Y", "grad_out"))
     sY = logistic(Y)
-    return {"σ′ is missing: go through the logistic first, grad_out * Y * (1 - Y), then the linear update":
+    return {Mistake("missing-sigma-prime",
+                    "σ′ is missing: go through the logistic first, grad_out * Y * (1 - Y), then the linear update"):
                 ref_linear(W, b, A, G),
-            "σ′ is taken of the wrong variable: σ′(Z) = Y (1 - Y) from the output Y, not σ(Y)(1 - σ(Y))":
+            Mistake("sigma-prime-of-output",
+                    "σ′ is taken of the wrong variable: σ′(Z) = Y (1 - Y) from the output Y, not σ(Y)(1 - σ(Y))"):
                 ref_linear(W, b, A, G * sY * (1.0 - sY)),
-            "the upstream gradient grad_out is ignored": ref_linear(W, b, A, Y * (1.0 - Y)),
+            Mistake("ignores-upstream", "the upstream gradient grad_out is ignored"):
+                ref_linear(W, b, A, Y * (1.0 - Y)),
             **scale(want, n_of(i))}
 
 
@@ -275,12 +285,18 @@ def l2_mistakes(ref, i, want):
     weights, biases = (sum(float(np.sum(np.asarray(params[k], float) ** 2)) for k in keys)
                        for keys in (("W1", "W2", "W3"), ("b1", "b2", "b3")))
     norms = sum(float(np.linalg.norm(np.asarray(params[k], float))) for k in ("W1", "W2", "W3"))
-    return {"the biases are penalised too: the L2 term is on the weights W1, W2, W3 only":
+    return {Mistake("penalises-biases",
+                    "the biases are penalised too: the L2 term is on the weights W1, W2, W3 only"):
                 0.5 * lam * (weights + biases),
-            "this is lam * Σ||W||², twice too large: the L2 term is (lam / 2) Σ||W||² (factor 2)": lam * weights,
-            "this is (lam / 4) Σ||W||², twice too small: the L2 term is (lam / 2) Σ||W||²": 0.25 * lam * weights,
-            "the norms are not squared: the L2 term is (lam / 2) Σ ||W||², a sum of squares": 0.5 * lam * norms,
-            "lam is missing: the L2 term is (lam / 2) Σ||W||²": 0.5 * weights}
+            Mistake("twice-too-large",
+                    "this is lam * Σ||W||², twice too large: the L2 term is (lam / 2) Σ||W||² (factor 2)"):
+                lam * weights,
+            Mistake("twice-too-small", "this is (lam / 4) Σ||W||², twice too small: the L2 term is (lam / 2) Σ||W||²"):
+                0.25 * lam * weights,
+            Mistake("norms-not-squared",
+                    "the norms are not squared: the L2 term is (lam / 2) Σ ||W||², a sum of squares"):
+                0.5 * lam * norms,
+            Mistake("missing-lam", "lam is missing: the L2 term is (lam / 2) Σ||W||²"): 0.5 * weights}
 
 
 def at_lams(*lams, scale=1.0):
@@ -306,6 +322,14 @@ L2 = Item(
     integers_text="accepts integer weights and lam", unchanged=None)
 
 
+MISSING_L2 = Mistake("missing-l2", "the L2 term is missing: add lam * W to each weight gradient")
+L2_ON_BIASES = Mistake("l2-on-biases", "the L2 term is on the biases too: only the weights are penalised")
+L2_TOO_LARGE = Mistake("l2-twice-too-large", "the L2 gradient is twice too large (factor 2): the gradient of "
+                       "(lam / 2)||W||² is lam * W")
+L2_TOO_SMALL = Mistake("l2-twice-too-small", "the L2 gradient is twice too small (factor 2): the gradient of "
+                       "(lam / 2)||W||² is lam * W")
+
+
 def gradient_mistakes(ref, i, want):
     n, lam, p = np.shape(i["X"])[1], i["lam"], i["params"]
     plain = ref_net(p, i["dims"]).gradients(np.asarray(i["X"], float), i["T"], 0.0)
@@ -313,14 +337,11 @@ def gradient_mistakes(ref, i, want):
 
     def weights(f):
         return {k: f(k) if k.startswith("W") else want[k] for k in PARAM_KEYS}
-    return {**({"the L2 term is missing: add lam * W to each weight gradient": plain,
-                "the L2 gradient is twice too large (factor 2): the term is (lam / 2)||W||², whose gradient is "
-                "lam * W": weights(lambda k: plain[k] + 2 * on[k]),
-                "the L2 gradient is twice too small (factor 2): the gradient of (lam / 2)||W||² is lam * W":
-                    weights(lambda k: plain[k] + 0.5 * on[k]),
-                "the L2 term is on the biases too: only the weights are penalised":
-                    {k: want[k] + (0.0 if k.startswith("W") else on[k]) for k in PARAM_KEYS}} if lam else {}),
-            f"the softmax gradient is missing its /N: (P - one_hot(T)) / N, with N = {n}":
+    return {**({MISSING_L2: plain, L2_TOO_LARGE: weights(lambda k: plain[k] + 2 * on[k]),
+                L2_TOO_SMALL: weights(lambda k: plain[k] + 0.5 * on[k]),
+                L2_ON_BIASES: {k: want[k] + (0.0 if k.startswith("W") else on[k]) for k in PARAM_KEYS}} if lam else {}),
+            Mistake("softmax-missing-mean",
+                    f"the softmax gradient is missing its /N: (P - one_hot(T)) / N, with N = {n}"):
                 {k: n * plain[k] + (on[k] if k.startswith("W") else 0.0) for k in PARAM_KEYS},
             **scale(want, n)}
 
@@ -336,11 +357,8 @@ def l2_difference(ctx):
         what = f"gradients(X, T, {lam})['{key}'] - gradients(X, T, 0)['{key}']"
         diff = ctx.shaped(g1[key], p, (key,), i, what) - ctx.shaped(g0[key], p, (key,), i, what)
         expect_close(diff, lam * p if key.startswith("W") else np.zeros_like(p), what, {
-            "the L2 term is missing: add lam * W to each weight gradient": np.zeros_like(p),
-            "the L2 term is on the biases too: only the weights are penalised": lam * p,
-            "the L2 gradient is twice too large (factor 2): the gradient of (lam / 2)||W||² is lam * W": 2 * lam * p,
-            "the L2 gradient is twice too small (factor 2): the gradient of (lam / 2)||W||² is lam * W":
-                0.5 * lam * p})
+            MISSING_L2: np.zeros_like(p), L2_ON_BIASES: lam * p, L2_TOO_LARGE: 2 * lam * p,
+            L2_TOO_SMALL: 0.5 * lam * p})
 
 
 def saturated_network(rng):
@@ -386,16 +404,18 @@ def momentum_mistakes(ref, i, want):
     plus_v = {k: mu * v[k] + rate * g[k] for k in p}
     swap_v = {k: rate * v[k] - mu * g[k] for k in p}
     return {
-        "the gradient is added: v <- momentum * v - learning_rate * g, with a minus":
+        Mistake("gradient-added", "the gradient is added: v <- momentum * v - learning_rate * g, with a minus"):
             ({k: p[k] + plus_v[k] for k in p}, plus_v),
-        "momentum and learning_rate are swapped: v <- momentum * v - learning_rate * g":
+        Mistake("swapped-rates", "momentum and learning_rate are swapped: v <- momentum * v - learning_rate * g"):
             ({k: p[k] + swap_v[k] for k in p}, swap_v),
-        "the parameters move by the old velocity: update v first, then p <- p + (the new v)":
+        Mistake("old-velocity", "the parameters move by the old velocity: update v first, then p <- p + (the new v)"):
             ({k: p[k] + v[k] for k in p}, want_v),
-        "the velocity is subtracted: p <- p + v (v already holds the minus sign)":
+        Mistake("velocity-subtracted", "the velocity is subtracted: p <- p + v (v already holds the minus sign)"):
             ({k: p[k] - want_v[k] for k in p}, want_v),
-        "the two dicts are returned in the wrong order: return (new_params, new_velocities)": (want_v, want_p),
-        "this is plain gradient descent: keep momentum * v in the new velocity":
+        Mistake("swapped-results",
+                "the two dicts are returned in the wrong order: return (new_params, new_velocities)"):
+            (want_v, want_p),
+        Mistake("no-momentum", "this is plain gradient descent: keep momentum * v in the new velocity"):
             ({k: p[k] - rate * g[k] for k in p}, {k: -rate * g[k] for k in p})}
 
 
@@ -533,11 +553,12 @@ def ref_train(params, data, settings, dims=TRAIN_DIMS, variant=None):
 
 
 TRAIN_MISTAKES = {
-    "before": "the history is recorded before each step: record the losses and accuracy after the update",
-    "no-momentum": "the velocities restart at zero every epoch: create them once, before the loop, and carry "
-                   "them from one momentum_update to the next",
-    "no-lam": "lam is not passed to network.gradients: the gradients must include the L2 term",
-    "loss-no-lam": "the recorded losses leave out the L2 term: use network.loss(X, T, lam)",
+    "before": Mistake("before", "the history is recorded before each step: record the losses and accuracy "
+                      "after the update"),
+    "no-momentum": Mistake("no-momentum", "the velocities restart at zero every epoch: create them once, before "
+                           "the loop, and carry them from one momentum_update to the next"),
+    "no-lam": Mistake("no-lam", "lam is not passed to network.gradients: the gradients must include the L2 term"),
+    "loss-no-lam": Mistake("loss-no-lam", "the recorded losses leave out the L2 term: use network.loss(X, T, lam)"),
 }
 
 
@@ -658,11 +679,8 @@ def test_train_value(student):
             want_history, want_params = ref_train(params, data, settings)
             inputs = (f"for epochs = {settings['epochs']}, learning_rate = {settings['learning_rate']}, "
                       f"momentum = {settings['momentum']}, lam = {settings['lam']}")
-            mistake = None
-            for variant, name in TRAIN_MISTAKES.items():
-                if train_matches(history, trained, ref_train(params, data, settings, variant=variant)):
-                    mistake = name
-                    break
+            mistake = next((m for variant, m in TRAIN_MISTAKES.items() if train_matches(
+                history, trained, ref_train(params, data, settings, variant=variant))), None)
             for key in TRAIN_KEYS:
                 expect_close(got[key], want_history[key], f"history['{key}']",
                              {mistake: got[key]} if mistake else None, 1e-6, 1e-9, inputs)

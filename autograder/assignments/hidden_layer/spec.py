@@ -2,7 +2,7 @@
 import numpy as np
 
 from autograder.checks.engine import checks, Case, Item, Numeric, Value, scale, uses
-from autograder.checks.expect import CheckFailed
+from autograder.checks.expect import CheckFailed, Mistake
 from autograder.scores.scoring import VALUE
 from reference import hidden_layer as ref
 from reference.logistic_regression import logistic
@@ -76,26 +76,34 @@ def wrong_gradients(ref, i, want):
         return {"W1": X.T @ d1, "b1": d1.sum(axis=0) * bias, "W2": Z.T @ d2, "b2": d2.sum(axis=0) * bias}
     d2_slope, d2_no_t = d2 * y * (1.0 - y), y / n
     return {
-        "σ′ = y(1 − y) is kept at the output: with the cross-entropy it cancels, so δ2 = (y − t)/N":
+        Mistake("extra-output-sigma-prime",
+                "σ′ = y(1 − y) is kept at the output: with the cross-entropy it cancels, so δ2 = (y − t)/N"):
             grads(d2_slope, (d2_slope @ W2.T) * slope),
-        "the targets are ignored: δ2 = (y − t)/N is prediction minus target": grads(d2_no_t, (d2_no_t @ W2.T) * slope),
-        "the bias gradients miss the 1/N: sum δ over the examples, with δ2 = (y − t)/N already carrying the 1/N":
-            grads(d2, up * slope, n),
-        "the bias gradients are means, not sums: δ already carries the 1/N, so use δ.sum(axis=0), "
-        "not δ.mean(axis=0)": grads(d2, up * slope, 1.0 / n),
-        "σ′ is missing in the hidden layer: going back through σ multiplies by Z ⊙ (1 − Z), "
-        "δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z)": grads(d2, up),
-        "σ′ is applied to the wrong variable: the slope is Z ⊙ (1 − Z) with Z = σ(S) the hidden activation, "
-        "not S ⊙ (1 − S) with the pre-activation S": grads(d2, up * S * (1.0 - S)),
-        "σ is applied twice: Z is already σ(S), so the slope is Z ⊙ (1 − Z), not σ(Z) ⊙ (1 − σ(Z))":
-            grads(d2, up * logistic(Z) * (1.0 - logistic(Z))),
-        "W2 is left out when going back to the hidden layer: δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z)": grads(d2, d2 * slope),
-        "the upstream gradient is ignored: δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z), not Z ⊙ (1 − Z) alone": grads(d2, slope),
-        "the upstream gradient is ignored: δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z), not Z ⊙ (1 − Z) / N": grads(d2, slope / n),
-        f"the hidden layer misses the 1/N (your result is {n} times too large): build δ1 from δ2 = (y − t)/N, "
-        "which already carries it": grads(d2, up * slope * n),
-        f"the 1/N is applied twice in the hidden layer (your result is {n} times too small): δ2 = (y − t)/N "
-        "already carries it, so δ1 needs no second division": grads(d2, up * slope / n),
+        Mistake("ignores-targets", "the targets are ignored: δ2 = (y − t)/N is prediction minus target"):
+            grads(d2_no_t, (d2_no_t @ W2.T) * slope),
+        Mistake("bias-missing-mean", "the bias gradients miss the 1/N: sum δ over the examples, with "
+                "δ2 = (y − t)/N already carrying the 1/N"): grads(d2, up * slope, n),
+        Mistake("bias-mean-not-sum", "the bias gradients are means, not sums: δ already carries the 1/N, so use "
+                "δ.sum(axis=0), not δ.mean(axis=0)"): grads(d2, up * slope, 1.0 / n),
+        Mistake("missing-hidden-sigma-prime", "σ′ is missing in the hidden layer: going back through σ multiplies "
+                "by Z ⊙ (1 − Z), δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z)"): grads(d2, up),
+        Mistake("sigma-prime-of-pre-activation", "σ′ is applied to the wrong variable: the slope is Z ⊙ (1 − Z) "
+                "with Z = σ(S) the hidden activation, not S ⊙ (1 − S) with the pre-activation S"):
+            grads(d2, up * S * (1.0 - S)),
+        Mistake("sigma-twice", "σ is applied twice: Z is already σ(S), so the slope is Z ⊙ (1 − Z), "
+                "not σ(Z) ⊙ (1 − σ(Z))"): grads(d2, up * logistic(Z) * (1.0 - logistic(Z))),
+        Mistake("missing-W2", "W2 is left out when going back to the hidden layer: δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z)"):
+            grads(d2, d2 * slope),
+        Mistake("ignores-upstream", "the upstream gradient is ignored: δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z), "
+                "not Z ⊙ (1 − Z) alone"): grads(d2, slope),
+        Mistake("ignores-upstream-mean", "the upstream gradient is ignored: δ1 = (δ2 W2ᵀ) ⊙ Z ⊙ (1 − Z), "
+                "not Z ⊙ (1 − Z) / N"): grads(d2, slope / n),
+        Mistake("hidden-missing-mean", f"the hidden layer misses the 1/N (your result is {n} times too large): "
+                "build δ1 from δ2 = (y − t)/N, which already carries it", "the hidden layer misses the 1/N"):
+            grads(d2, up * slope * n),
+        Mistake("hidden-mean-twice", f"the 1/N is applied twice in the hidden layer (your result is {n} times too "
+                "small): δ2 = (y − t)/N already carries it, so δ1 needs no second division",
+                "the hidden layer divides by N twice"): grads(d2, up * slope / n),
         **scale(want, n)}
 
 

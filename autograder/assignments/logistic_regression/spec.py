@@ -2,7 +2,7 @@
 import numpy as np
 
 from autograder.checks.engine import checks, Call, Case, Item, Numeric, scale, uses
-from autograder.checks.expect import CheckFailed
+from autograder.checks.expect import CheckFailed, Mistake
 from autograder.checks.properties import saturated_loss
 from reference import logistic_regression as ref
 
@@ -22,8 +22,9 @@ LOGISTIC = Item(
     dims=({"r": 3, "c": 4}, {"r": range(2, 8), "c": range(2, 8)}, {"r": range(2, 8), "c": range(2, 8)}),
     value="matches σ(z) = 1 / (1 + exp(-z))", inputs_text=lambda i: f"for z of shape {i['z'].shape}",
     mistakes=lambda ref, i, want: {
-        "the sign of z is flipped: σ(z) = 1 / (1 + exp(-z)), with a minus": ref.logistic(-i["z"]),
-        "this is exp(z), not σ(z)": np.exp(i["z"])},
+        Mistake("sign-of-z", "the sign of z is flipped: σ(z) = 1 / (1 + exp(-z)), with a minus"):
+            ref.logistic(-i["z"]),
+        Mistake("exp-not-sigma", "this is exp(z), not σ(z)"): np.exp(i["z"])},
     shape_text="keeps the shape of z", shape_hint=lambda *_: "σ works elementwise: return one value per entry of z.",
     cases=(Case("stays finite and exact at |z| = 1000", lambda rng: [{"z": SATURATED_Z}], overflow_is_error=True,
                 note=f"for z = {SATURATED_Z.ravel().tolist()}", finite=OVERFLOW_HINT),),
@@ -36,8 +37,10 @@ LOSS_CLIP_HINT = ("log(0) is -inf: clip y into [ε, 1 - ε] before taking logs (
 def loss_mistakes(ref, i, want):
     y, t = i["y"], i["t"]
     return {**scale(want, y.shape[0]),
-            "the arguments are swapped: the signature is loss(y, t), predictions first": ref.loss(t, y),
-            "the (1 - t) log(1 - y) term for the negative class is missing": float(-np.mean(t * np.log(y)))}
+            Mistake("swapped-arguments", "the arguments are swapped: the signature is loss(y, t), predictions first"):
+                ref.loss(t, y),
+            Mistake("missing-negative-class", "the (1 - t) log(1 - y) term for the negative class is missing"):
+                float(-np.mean(t * np.log(y)))}
 
 
 def loss_saturation(ctx):
@@ -60,9 +63,10 @@ def gradient_mistakes(ref, i, want):
     w, x, t = i["w"], i["x"], i["t"]
     y, n = ref.nn(x, w), x.shape[0]
     return {**scale(want, n),
-            "σ′(z) should not be there: with cross-entropy the σ′ = y(1 - y) factor cancels":
+            Mistake("extra-sigma-prime",
+                    "σ′(z) should not be there: with cross-entropy the σ′ = y(1 - y) factor cancels"):
                 ((y - t) * y * (1 - y)).T @ x / n,
-            "the targets are ignored: the error is y - t": y.T @ x / n}
+            Mistake("ignores-targets", "the targets are ignored: the error is y - t"): y.T @ x / n}
 
 
 def own_loss_note(ctx, i, got, eps=1e-6):
@@ -97,8 +101,10 @@ GRADIENT = Item(
 
 
 def delta_w_mistakes(ref, i, want):
-    return {"the learning rate is missing: delta_w = learning_rate * gradient": want / i["learning_rate"],
-            "the sign is flipped: delta_w is +learning_rate * gradient; the update subtracts it": -want,
+    return {Mistake("missing-learning-rate", "the learning rate is missing: delta_w = learning_rate * gradient"):
+            want / i["learning_rate"],
+            Mistake("update-sign",
+                    "the sign is flipped: delta_w is +learning_rate * gradient; the update subtracts it"): -want,
             **scale(want, i["x"].shape[0])}
 
 
