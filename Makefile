@@ -9,11 +9,13 @@ ASSIGNMENTS := $(strip $(foreach a,$(sort $(notdir $(wildcard source/*))),$(if $
 .PHONY: demo test env sandbox-tools browser release notebooks validate clean
 
 # The main job: environment, release built from source/ and validated, then the bundled
-# demo class (demo/build_class.py) graded in the sandbox, with its grade table printed.
+# demo class (demo/build_class.py) graded in the sandbox, with its grade table printed, and
+# its class report written (the last line printed is the report's path).
 demo: env release validate
 	rm -rf build/demo
 	$(PY) demo/build_class.py build/demo/submitted
 	$(PY) -m autograder grade build/demo/submitted --out build/demo/graded
+	$(PY) -m autograder report build/demo/graded
 
 # The whole test suite (CI runs exactly this through .ci/run).
 test: env

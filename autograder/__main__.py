@@ -5,6 +5,8 @@
     python -m autograder gradescope ASSIGNMENT             (autograder.zip for Gradescope)
     python -m autograder check NOTEBOOK                    (a student's public checks)
     python -m autograder similarity SUBMITTED --out DIR    (copied work: pairs to look at)
+    python -m autograder report OUT                        (the class report of a graded folder)
+    python -m autograder diff OLD_OUT NEW_OUT              (what a regrade changed)
 """
 import os
 
@@ -88,13 +90,50 @@ def grade_command(args):
 
 
 def sync_command(args):
-    from autograder.integrations.nbgrader_sync import summary, sync_assignment
+    from autograder.integrations.nbgrader_sync import GradebookMissing, dry_run, summary, sync_assignment
 
     isolation = isolation_available()
     warn_if_not_isolated(isolation, args.require_sandbox)
+    if args.dry_run:
+        from autograder.reports.grading_diff import lines
+
+        try:
+            diff = dry_run(args.course_dir, args.assignment, args.db, isolation)
+        except GradebookMissing as err:
+            sys.exit(str(err))
+        print("\n".join(lines(diff, "the gradebook", "the sandbox")))
+        print("Dry run: the gradebook and the sync record were not changed.")
+        return
     rows = sync_assignment(args.course_dir, args.assignment, args.db, isolation)
     print(summary(rows))
     print(f"Record in {args.course_dir}/autograder_sync/{args.assignment}.csv")
+
+
+def report_command(args):
+    from autograder.reports.class_report import summary_lines, write_report
+
+    try:
+        summaries, unreadable, paths = write_report(Path(args.out), args.course_dir)
+    except FileNotFoundError as err:
+        sys.exit(str(err))
+    print("\n".join(summary_lines(summaries, unreadable, paths)))
+
+
+def diff_command(args):
+    from autograder.reports.graded_folder import read_graded
+    from autograder.reports.grading_diff import compare, lines, write_csv
+
+    try:
+        old, new = read_graded(args.old_out), read_graded(args.new_out)
+    except FileNotFoundError as err:
+        sys.exit(str(err))
+    diff = compare(old.results, new.results)
+    for folder, why in [*old.unreadable, *new.unreadable]:
+        print(f"unreadable, left out: {folder}: {why}", file=sys.stderr)
+    print("\n".join(lines(diff, str(args.old_out), str(args.new_out))))
+    path = Path(args.new_out) / "diff.csv"
+    write_csv(diff, path)
+    print(f"Wrote {path}")
 
 
 def gradescope_command(args):
@@ -130,6 +169,18 @@ def main(argv=None):
     sync.add_argument("--db", help="gradebook URL (default: sqlite:///COURSE_DIR/gradebook.db)")
     sync.add_argument("--require-sandbox", action="store_true",
                       help="refuse to grade when student code cannot be isolated")
+    sync.add_argument("--dry-run", action="store_true",
+                      help="print how the gradebook's auto scores would change, and write nothing")
+    report = commands.add_parser("report", help="the class report of a graded folder: OUT/report.html and "
+                                 "OUT/report.md")
+    report.add_argument("out", metavar="OUT", help="a folder written by `grade ... --out OUT`")
+    report.add_argument("--course-dir", default=".",
+                        help="the nbgrader course folder whose autograder_sync/ records list possible tampering "
+                             "(default: here)")
+    diff = commands.add_parser("diff", help="what changed between two gradings of the same submissions; "
+                               "writes NEW_OUT/diff.csv")
+    diff.add_argument("old_out", metavar="OLD_OUT")
+    diff.add_argument("new_out", metavar="NEW_OUT")
     gradescope = commands.add_parser("gradescope", help="write autograder.zip for Gradescope")
     gradescope.add_argument("assignment")
     gradescope.add_argument("--out", default="autograder.zip", help="zip file, or folder for autograder.zip")
@@ -147,6 +198,10 @@ def main(argv=None):
         sync_command(args)
     elif args.command == "gradescope":
         gradescope_command(args)
+    elif args.command == "report":
+        report_command(args)
+    elif args.command == "diff":
+        diff_command(args)
     elif args.command == "check":
         sys.exit(self_check.run(args))
     elif args.command == "similarity":

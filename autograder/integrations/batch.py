@@ -2,7 +2,8 @@
 
 Each submission's results are written as soon as it is graded, under
 ``OUT/<student>/<assignment>/``: ``results.json`` (Gradescope), ``feedback.md``/``.html``, and
-``result.json`` (the full result with a fingerprint of the notebook and of the grader). A batch
+``result.json`` (the full result, with the seconds its grading took, and a fingerprint of the
+notebook and of the grader). A batch
 run again, after an interruption or on new submissions, reuses every result whose fingerprint
 still matches and grades only what is missing or changed. Results are the same with 1 or N
 workers, or on a Dask cluster: each worker runs ``grade_notebook``, the same as a serial run.
@@ -20,7 +21,7 @@ from pathlib import Path
 from autograder.reports.feedback import write_feedback
 from autograder.grade import ROOT, grade_notebook
 from autograder.reports.formats import write_gradescope_json
-from autograder.scores.results import GRADED, SubmissionResult, TestResult
+from autograder.scores.results import GRADED, SubmissionResult
 
 SAVED = "result.json"
 
@@ -92,9 +93,17 @@ def load_saved(folder, key):
         saved = json.loads((folder / SAVED).read_text())
         if saved["fingerprint"] != key:
             return None
-        data = saved["result"]
-        return SubmissionResult(**{**data, "tests": [TestResult(**t) for t in data["tests"]]})
+        return SubmissionResult.from_dict(saved["result"])
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_result(folder):
+    """The SubmissionResult saved in ``folder``/result.json whatever its fingerprint, or None
+    when there is none or it cannot be read (the reports read a graded folder with it)."""
+    try:
+        return SubmissionResult.from_dict(json.loads((Path(folder) / SAVED).read_text())["result"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -169,6 +178,14 @@ def process_pool(workers):
     return ProcessPoolExecutor(workers, mp_context=context, initializer=pin_to_a_cpu, initargs=(free_cpus,))
 
 
+def graded_and_timed(job, isolation):
+    """``grade_notebook`` of ``job``, with the wall time it took, measured where it ran, in ``seconds``."""
+    started = time.perf_counter()
+    result = grade_notebook(job.notebook, job.assignment, job.student, isolation=isolation)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
 def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.stderr, scheduler=None,
                 require_isolation=False):
     """SubmissionResults of ``jobs`` in order, and how many were reused from an earlier run.
@@ -199,11 +216,10 @@ def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.
             grade_on_cluster([(i, jobs[i]) for i in pending], graders, scheduler, require_isolation, finish)
         elif workers <= 1:
             for i in pending:
-                finish(i, grade_notebook(jobs[i].notebook, jobs[i].assignment, jobs[i].student, isolation=isolation))
+                finish(i, graded_and_timed(jobs[i], isolation))
         else:
             with process_pool(workers) as pool:
-                futures = {pool.submit(grade_notebook, jobs[i].notebook, jobs[i].assignment, jobs[i].student,
-                                       isolation=isolation): i for i in pending}
+                futures = {pool.submit(graded_and_timed, jobs[i], isolation): i for i in pending}
                 for future in as_completed(futures):
                     finish(futures[future], future.result())
     finally:

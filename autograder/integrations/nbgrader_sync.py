@@ -9,17 +9,21 @@ It also reports, per student, the in-kernel score nbgrader had recorded, the san
 and why a submission could not be graded (nbgrader crashed on it, or the sandbox did). The
 in-kernel scores are kept in ``<course>/autograder_sync/<assignment>.json``, so running the
 command again changes nothing and still lists the same possible tampering.
+
+``--dry-run`` (``dry_run``) grades the same way and prints what the sync would change, as the
+grading diff of ``autograder.reports.grading_diff``: the gradebook's current auto scores ->
+the sandbox's. It opens an SQLite gradebook read-only, registers no course, and writes no
+record.
 """
 import csv
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
-
 from autograder.course import ASSIGNMENTS
 from autograder.grade import grade_notebook
-from autograder.scores.results import GRADED
+from autograder.reports.grading_diff import compare
+from autograder.scores.results import GRADED, SubmissionResult, TestResult
 
 TOLERANCE = 1e-6
 
@@ -71,11 +75,79 @@ def in_kernel_score(current, remembered):
     return current
 
 
+def record_path(course_dir, assignment):
+    """Where the sync of ``assignment`` keeps its record: ``<course>/autograder_sync/<assignment>.json``."""
+    return Path(course_dir) / "autograder_sync" / f"{assignment}.json"
+
+
+def read_record(path):
+    """The SyncRows of a saved record (the class report lists their possible tampering)."""
+    return [SyncRow(**row) for row in json.loads(Path(path).read_text())]
+
+
+def grade_cell(item):
+    """The nbgrader test cell of a graded item: ``check-<name>``, a method's dot as "_"."""
+    return "check-" + item.replace(".", "_")
+
+
+def default_db_url(course_dir):
+    return f"sqlite:///{Path(course_dir) / 'gradebook.db'}"
+
+
+class GradebookMissing(FileNotFoundError):
+    """The dry run found no gradebook to compare with."""
+
+
+def read_only_url(db_url):
+    """``db_url`` opened read-only when it is an SQLite file (GradebookMissing when there is none);
+    any other database as given (the dry run never commits to it)."""
+    if not db_url.startswith("sqlite:///"):
+        return db_url
+    path = Path(db_url[len("sqlite:///"):])
+    if not path.is_file():
+        raise GradebookMissing(f"no gradebook at {path}: run `nbgrader autograde` first, or give --db URL")
+    return f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
+
+
+def gradebook_result(student, assignment, scores):
+    """The gradebook's auto scores {item: score or None} as a SubmissionResult: one entry per
+    item that has a score, named "<item>: auto score in the gradebook"."""
+    points = {g.name: float(g.points) for g in ASSIGNMENTS[assignment]}
+    tests = [TestResult(f"{item}: auto score in the gradebook", item, float(score), points[item], "",
+                        "passed" if score >= points[item] - TOLERANCE else "failed")
+             for item, score in scores.items() if score is not None]
+    return SubmissionResult(student, assignment, "gradebook.db", tests=tests, max_score=sum(points.values()))
+
+
+def dry_run(course_dir, assignment, db_url=None, isolation=None):
+    """The GradingDiff from the gradebook's current auto scores to what the sync would write; writes nothing."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    course_dir = Path(course_dir).resolve()
+    url = read_only_url(db_url or default_db_url(course_dir))
+    items = [g.name for g in ASSIGNMENTS[assignment]]
+    current, regraded = [], []
+    with Gradebook(url, course_id="") as gradebook:  # course_id "": register no course
+        for student, notebook in submissions(course_dir, assignment):
+            scores = {}
+            for item in items:
+                try:
+                    scores[item] = gradebook.find_grade(grade_cell(item), assignment, assignment, student).auto_score
+                except MissingEntry:
+                    scores[item] = None
+            current.append(gradebook_result(student, assignment, scores))
+            regraded.append(grade_notebook(notebook, assignment, student, isolation=isolation))
+        gradebook.db.rollback()
+    return compare(current, regraded)
+
+
 def sync_assignment(course_dir, assignment, db_url=None, isolation=None):
     """Re-grade and write the gradebook; returns the SyncRows (and saves the sync record)."""
+    from nbgrader.api import Gradebook, MissingEntry  # nbgrader's API takes seconds to import
+
     course_dir = Path(course_dir).resolve()
-    db_url = db_url or f"sqlite:///{course_dir / 'gradebook.db'}"
-    record = course_dir / "autograder_sync" / f"{assignment}.json"
+    db_url = db_url or default_db_url(course_dir)
+    record = record_path(course_dir, assignment)
     remembered = previous_sync(record)
     items = [g.name for g in ASSIGNMENTS[assignment]]
     rows = []
@@ -88,7 +160,7 @@ def sync_assignment(course_dir, assignment, db_url=None, isolation=None):
             gradebook.update_or_create_student(student)
             gradebook.update_or_create_submission(assignment, student)
             for item in items:
-                grade = gradebook.find_grade("check-" + item.replace(".", "_"), assignment, assignment, student)
+                grade = gradebook.find_grade(grade_cell(item), assignment, assignment, student)
                 row.in_kernel[item] = in_kernel_score(grade.auto_score, remembered.get(student, {}).get(item))
                 grade.auto_score = sandbox[item]
                 # An ungradeable submission stays "needs manual grade": a status, not a silent 0.

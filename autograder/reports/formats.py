@@ -1,9 +1,15 @@
-"""Reports rendered from SubmissionResult: Gradescope results.json, grades.csv, a terminal table."""
+"""Reports rendered from SubmissionResult: Gradescope results.json, grades.csv, a terminal table.
+
+``from_gradescope_json`` reads a results.json back into the result model, for a graded folder
+whose full ``result.json`` is missing (as Gradescope writes it): what that format does not carry
+(the check statuses "not implemented" and "not checked", the notebook, the grading time) is
+read from the output where it can be, else left at its default.
+"""
 import csv
 import json
 
 from autograder.course import ASSIGNMENTS
-from autograder.scores.results import GRADED
+from autograder.scores.results import GRADED, SubmissionResult, TestResult
 
 
 def gradescope_json(result):
@@ -19,6 +25,29 @@ def gradescope_json(result):
     if result.output or result.status != GRADED:
         data["output"] = result.output or "Graded."
     return data
+
+
+def from_gradescope_json(data, student="", assignment=""):
+    """The SubmissionResult of a results.json dict; ``student`` and ``assignment`` when its
+    extra_data does not name them (a results.json of another grader)."""
+    extra = data.get("extra_data") or {}
+    tests = []
+    for test in data.get("tests", []):
+        output = str(test.get("output", ""))
+        status = "passed" if test.get("status") == "passed" else _status_from_output(output)
+        tests.append(TestResult(str(test["name"]), str(test["name"]).split(": ", 1)[0], float(test.get("score", 0.0)),
+                                float(test.get("max_score", 0.0)), output, status,
+                                (test.get("extra_data") or {}).get("mistake")))
+    status = extra.get("status", GRADED)
+    return SubmissionResult(extra.get("student") or student, extra.get("assignment") or assignment, "", status,
+                            data.get("output", "") if status != GRADED or data.get("output") != "Graded." else "",
+                            tests, float(extra.get("max_score") or sum(t.max_score for t in tests)))
+
+
+def _status_from_output(output):
+    lowered = output.lower()
+    return "not checked" if lowered.startswith(("not checked", "not scored")) else \
+        "not implemented" if "not implemented" in lowered else "failed"
 
 
 def write_gradescope_json(result, path):

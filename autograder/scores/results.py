@@ -1,5 +1,11 @@
-"""The one result model every report (Gradescope JSON, CSV, terminal table) renders from."""
-from dataclasses import dataclass, field
+"""The one result model every report (Gradescope JSON, CSV, terminal table, feedback, the class
+report and the grading diff) renders from.
+
+A SubmissionResult is saved as ``dataclasses.asdict`` gives it (``result.json``) and read back
+with ``SubmissionResult.from_dict``, which takes files written before a field existed (a
+missing ``mistake`` or ``seconds`` is None) and ignores fields it does not know.
+"""
+from dataclasses import dataclass, field, fields
 
 GRADED = "graded"
 
@@ -28,6 +34,16 @@ class SubmissionResult:
     output: str = ""  # a sentence for the student about the submission as a whole
     tests: list = field(default_factory=list)
     max_score: float = 0.0
+    # wall-clock seconds its grading took where it ran, or None (not recorded: graded before this
+    # field, or on a Dask cluster); not part of the grade, so results compare equal without it
+    seconds: float = field(default=None, compare=False)
+
+    @classmethod
+    def from_dict(cls, data):
+        """The SubmissionResult of ``data``, a dict as ``dataclasses.asdict`` made it."""
+        known = {f.name for f in fields(cls)}
+        tests = [TestResult(**{k: v for k, v in t.items() if k in _TEST_FIELDS}) for t in data.get("tests", [])]
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "tests": tests})
 
     @property
     def score(self):
@@ -39,3 +55,6 @@ class SubmissionResult:
         for test in self.tests:
             totals[test.item] = totals.get(test.item, 0.0) + (test.score if self.status == GRADED else 0.0)
         return {item: round(total, 6) for item, total in totals.items()}
+
+
+_TEST_FIELDS = {f.name for f in fields(TestResult)}
