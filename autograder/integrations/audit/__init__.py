@@ -58,8 +58,11 @@ def sample(mutants, per_item):
 
 
 def judged_on_behaviour(assignment):
-    """The items with no reference value to match: their spec has neither ``value`` nor ``numeric``."""
-    return {name for name, item in item_specs(assignment).items() if item.value is None and item.numeric is None}
+    """The items judged on what their answer does: they take no input (their answer is one
+    constant, such as the XOR weights) and their spec has neither ``value`` nor ``numeric``.
+    (An item that takes inputs but has no value check is a hole, not another right answer.)"""
+    return {name for name, item in item_specs(assignment).items()
+            if not item.args and item.value is None and item.numeric is None}
 
 
 def run(assignment, out, items=None, workers=1, per_item=None, isolation=None):

@@ -2,8 +2,8 @@
 
 - **equivalent**: it answers as the reference does (equivalence.py), so it is set aside and not
   counted; or, for an item judged on what its answer does rather than on the reference's
-  numbers (a spec ``Item`` with neither ``value`` nor ``numeric``: the XOR weights), it kept
-  every point of that item, so it is another right answer.
+  numbers (a spec ``Item`` that takes no input and has neither ``value`` nor ``numeric``: the
+  XOR weights), it kept every point of that item, so it is another right answer.
 - **killed**: it loses points on its own item(s), and only there;
   **diagnosed**: killed, and a failed check of its item names the mistake
   (``TestResult.mistake``, or until every check fills that, "Likely mistake:" in the output).

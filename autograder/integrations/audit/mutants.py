@@ -17,13 +17,15 @@ array code:
 - ``drop term``: one operand of a ``+``/``-`` dropped;
 - ``off by one``: an integer index or slice bound ±1, ``range(n)`` → ``range(n ± 1)``;
 - ``function``: ``np.log``↔``np.log1p``, ``np.exp(x)``→``np.exp(-x)``;
-- ``comparison``: ``>=``↔``>``, ``<=``↔``<``, and each negated (``>=``→``<``).
+- ``comparison``: ``>=``↔``>``, ``<=``↔``<``, and each negated (``>=``→``<``);
+- ``statement``: a call made for its effect (``network.set_parameters(params)``) dropped.
 
 A mutant that does not parse, or whose cell equals the source or another mutant's, is left
 out. Mutants are numbered per item in source order: ``gradient-03`` is stable as long as the
 solution cells do not change.
 """
 import ast
+import bisect
 from dataclasses import dataclass
 
 from autograder.integrations.audit.solutions import solution_cells
@@ -65,6 +67,10 @@ class Cell:
 
     def span(self, node):
         return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
+
+    def line_of(self, offset):
+        """The 1-based line holding the byte ``offset``."""
+        return bisect.bisect_right(self.starts, offset)
 
     def text(self, start, end):
         return self.data[start:end].decode()
@@ -141,6 +147,8 @@ def mutations(cell, node, parents):
         yield from constant_mutations(cell, node, parents)
     elif isinstance(node, ast.Return) and node.value is not None:
         yield from return_mutations(cell, node.value)
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        yield "statement", f"`{seg(node)}` dropped", [(cell.span(node), "pass")]
 
 
 def call_mutations(cell, node):
@@ -232,7 +240,7 @@ def cell_mutants(assignment, solution):
     found = []
     for node in ast.walk(tree):
         if not hasattr(node, "lineno") or isinstance(node, (ast.stmt, ast.expr_context)) and not isinstance(
-                node, ast.Return):
+                node, (ast.Return, ast.Expr)):
             continue
         region = next((r for r in solution.regions if r.first <= node.lineno and node.end_lineno <= r.last), None)
         if region is None:
@@ -241,8 +249,8 @@ def cell_mutants(assignment, solution):
         if isinstance(node, ast.Slice):
             changes += list(index_slices(cell, node))
         for operator, description, edits in changes:
-            found.append(((node.lineno, node.col_offset), region.items, operator, node.lineno, description,
-                          cell.edited(edits)))
+            where = min(start for (start, _), _ in edits)
+            found.append((where, region.items, operator, cell.line_of(where), description, cell.edited(edits)))
     found.sort(key=lambda change: change[0])
     return [change[1:] for change in found]
 
