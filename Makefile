@@ -6,7 +6,7 @@ NBGRADER := $(VENV)/bin/nbgrader
 # The assignments: the folders source/<a>/ that hold source/<a>/<a>.ipynb (as autograder/course.py reads them).
 ASSIGNMENTS := $(strip $(foreach a,$(sort $(notdir $(wildcard source/*))),$(if $(wildcard source/$(a)/$(a).ipynb),$(a))))
 
-.PHONY: demo test env sandbox-tools browser release notebooks validate clean
+.PHONY: demo test env sandbox-tools browser release notebooks validate clean audit
 
 # The main job: environment, release built from source/ and validated, then the bundled
 # demo class (demo/build_class.py) graded in the sandbox, with its grade table printed, and
@@ -54,6 +54,11 @@ notebooks: env
 # Every source notebook passes its own checks.
 validate: env
 	$(NBGRADER) validate source/*/*.ipynb
+
+# The mutation audit of every assignment's hidden checks (README, "Mutation audit"), 2 workers;
+# fails when a mutant of the reference kept full marks or cost points on another item.
+audit: env
+	status=0; for a in $(ASSIGNMENTS); do $(PY) -m autograder audit $$a --workers 2 --out build/audit/$$a || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) gradebook.db

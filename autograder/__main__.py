@@ -7,6 +7,7 @@
     python -m autograder similarity SUBMITTED --out DIR    (copied work: pairs to look at)
     python -m autograder report OUT                        (the class report of a graded folder)
     python -m autograder diff OLD_OUT NEW_OUT              (what a regrade changed)
+    python -m autograder audit ASSIGNMENT --out DIR        (mutants of the reference: do the checks catch them?)
 """
 import os
 
@@ -142,6 +143,14 @@ def gradescope_command(args):
     print(f"Wrote {build_zip(args.assignment, Path(args.out), args.hide_hidden_until_due)}")
 
 
+def audit_command(args):
+    from autograder.integrations import audit
+
+    isolation = isolation_available()
+    warn_if_not_isolated(isolation, False)
+    return audit.main(args, isolation)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -193,6 +202,10 @@ def main(argv=None):
 
     similarity.add_arguments(commands.add_parser("similarity", help="how alike the students' own code is, pair "
                                                  "by pair: evidence for a person to weigh, not a verdict"))
+    from autograder.integrations import audit
+
+    audit.add_arguments(commands.add_parser("audit", help="grade mutants of the reference solution: every "
+                                            "mistake should cost its own item, and only it"))
     args = parser.parse_args(argv)
     if args.command == "nbgrader-sync":
         sync_command(args)
@@ -204,6 +217,8 @@ def main(argv=None):
         diff_command(args)
     elif args.command == "check":
         sys.exit(self_check.run(args))
+    elif args.command == "audit":
+        sys.exit(audit_command(args))
     elif args.command == "similarity":
         sys.exit(similarity.main(args, find_submissions(args.paths)))
     else:
