@@ -5,6 +5,7 @@ process) -> checks (autograder/checks: the hidden suite, through a Client) -> sc
 (autograder/scores: points by the scoring policy, into the one result model). The reports
 (autograder/reports) are rendered from that result by the caller.
 """
+import time
 from pathlib import Path
 
 from autograder.course import ASSIGNMENTS
@@ -39,12 +40,15 @@ def grade_notebook(path, assignment=None, student="", limits=Limits(), isolation
     """
     assignment = assignment or assignment_of(path)
     result = SubmissionResult(student=student, assignment=assignment, notebook=str(path))
+    started = time.perf_counter()
     try:
-        return _grade(path, assignment, result, limits, isolation)
+        _grade(path, assignment, result, limits, isolation)
     except Exception as err:  # the grader's own fault: record it, keep the batch going
         result.tests = []
-        return ungradeable(result, "grader error", f"The grader failed on this submission ({type(err).__name__}: "
-                           f"{err}). This is not your fault; your instructor can see this message.")
+        ungradeable(result, "grader error", f"The grader failed on this submission ({type(err).__name__}: "
+                    f"{err}). This is not your fault; your instructor can see this message.")
+    result.seconds = round(time.perf_counter() - started, 3)  # the class report's grading time
+    return result
 
 
 def _grade(path, assignment, result, limits, isolation):

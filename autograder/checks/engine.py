@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from autograder.checks.expect import (CheckFailed, NotImplementedYet, describe, expect_array, expect_close,
+from autograder.checks.expect import (CheckFailed, Mistake, NotImplementedYet, describe, expect_array, expect_close,
                                       expect_finite, scale_mistakes)
 from autograder.checks.numeric_gradient import numeric_gradient
 from autograder.checks.properties import Call
@@ -80,7 +80,7 @@ class Item:
     shape_text: str = None  # None: no shape gate
     finite_text: str = "is finite"
     valid: Callable = None  # result -> what is wrong with a finite result, or None (the finite gate)
-    shape_hint: Callable = None  # (got shape, want shape, path, inputs) -> hint
+    shape_hint: Callable = None  # (got shape, want shape, path, inputs) -> a hint, or the Mistake it shows
     shapes: dict = field(default_factory=dict)  # path -> the shapes allowed, when not only the reference's
     part_label: Callable = None  # path -> "The gradient for W2"
     order: tuple = ()  # dict keys in the order they are compared
@@ -288,7 +288,7 @@ class Check:
         if got.shape not in allowed:
             hint = self.item.shape_hint(got.shape, np.shape(want), path, inputs) if self.item.shape_hint else ""
             raise CheckFailed(f"{what} has shape {got.shape}; expected {' or '.join(map(str, allowed))}."
-                              f"{' ' + hint if hint else ''}")
+                              f"{' ' + str(hint) if hint else ''}", hint if isinstance(hint, Mistake) else None)
         return got
 
     def expect(self, got, want, inputs, note="", mistakes=None, rtol=None, atol=None, only=None):

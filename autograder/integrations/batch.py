@@ -178,12 +178,8 @@ def process_pool(workers):
     return ProcessPoolExecutor(workers, mp_context=context, initializer=pin_to_a_cpu, initargs=(free_cpus,))
 
 
-def graded_and_timed(job, isolation):
-    """``grade_notebook`` of ``job``, with the wall time it took, measured where it ran, in ``seconds``."""
-    started = time.perf_counter()
-    result = grade_notebook(job.notebook, job.assignment, job.student, isolation=isolation)
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
+def graded(job, isolation):
+    return grade_notebook(job.notebook, job.assignment, job.student, isolation=isolation)
 
 
 def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.stderr, scheduler=None,
@@ -216,10 +212,10 @@ def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.
             grade_on_cluster([(i, jobs[i]) for i in pending], graders, scheduler, require_isolation, finish)
         elif workers <= 1:
             for i in pending:
-                finish(i, graded_and_timed(jobs[i], isolation))
+                finish(i, graded(jobs[i], isolation))
         else:
             with process_pool(workers) as pool:
-                futures = {pool.submit(graded_and_timed, jobs[i], isolation): i for i in pending}
+                futures = {pool.submit(graded, jobs[i], isolation): i for i in pending}
                 for future in as_completed(futures):
                     finish(futures[future], future.result())
     finally:

@@ -34,8 +34,8 @@ class SubmissionResult:
     output: str = ""  # a sentence for the student about the submission as a whole
     tests: list = field(default_factory=list)
     max_score: float = 0.0
-    # wall-clock seconds its grading took where it ran, or None (not recorded: graded before this
-    # field, or on a Dask cluster); not part of the grade, so results compare equal without it
+    # wall-clock seconds its grading took where it ran (grade_notebook), or None (graded before
+    # this field); not part of the grade, so results compare equal without it
     seconds: float = field(default=None, compare=False)
 
     @classmethod

@@ -28,15 +28,18 @@ BACKWARD = ("LinearUpdate.backward", "LogisticUpdate.backward", "SoftmaxClassifi
 def shape_hint(got, want, n, name):
     """A hint for an array ``name`` of shape ``got`` instead of ``want`` (N = n)."""
     if got == (n, n):
-        return (f"An ({n}, {n}) array, N × N, comes from an accidental broadcast: a ({n},) array combined "
-                f"with a ({n}, 1) one. Keep every array 2-D, e.g. sum(axis=1, keepdims=True).")
+        return Mistake("broadcast", f"An ({n}, {n}) array, N × N, comes from an accidental broadcast: a ({n},) "
+                       f"array combined with a ({n}, 1) one. Keep every array 2-D, e.g. sum(axis=1, keepdims=True).",
+                       "an accidental N × N broadcast")
     if len(want) == 2 and got == want[::-1]:
-        return f"It looks transposed: {name} has the shape of the thing it is the gradient of, {want}."
+        return Mistake("transposed", f"It looks transposed: {name} has the shape of the thing it is the gradient of, "
+                       f"{want}.")
     if len(want) == 2 and want[1] == 1 and got == (want[0],):
-        return f"Keep {name} 2-D, a column ({want[0]}, 1): use keepdims=True when you sum."
+        return Mistake("flat-column", f"Keep {name} 2-D, a column ({want[0]}, 1): use keepdims=True when you sum.",
+                       "a column flattened to 1-D")
     if len(want) == 2 and want[1] == 1 and got in ((1, n), (n,)):
-        return (f"The bias gradient was summed over the wrong axis: sum over the N = {n} examples, the "
-                "columns (axis=1, keepdims=True), to get one number per unit.")
+        return Mistake("bias-wrong-axis", f"The bias gradient was summed over the wrong axis: sum over the N = {n} "
+                       "examples, the columns (axis=1, keepdims=True), to get one number per unit.")
     return f"A gradient has the shape of the thing it is the gradient of: {name} is {want}."
 
 
@@ -198,8 +201,8 @@ SOFTMAX_BACKWARD = Item(
                 finite="(P - one_hot(T) needs no exp or log)",
                 inputs=lambda rng: [{"P": ref.softmax(SATURATED_S), "T": np.array([1, 1, 0, 2, 0])}])))
 CROSS_ENTROPY = Item(
-    "SoftmaxClassifier.cross_entropy", **SOFTMAX, state=lambda obj: ((), {}), value="matches the mean of -log P[T_i, i]", mistakes=ce_mistakes,
-    type_text="returns one number",
+    "SoftmaxClassifier.cross_entropy", **SOFTMAX, state=lambda obj: ((), {}), mistakes=ce_mistakes,
+    value="matches the mean of -log P[T_i, i]", type_text="returns one number",
     cases=(Case("stays finite and right when the right class has probability 0 or 1", body=ce_saturation),))
 
 
@@ -552,7 +555,8 @@ def end_to_end(ctx):
         history, params = ctx.result(ctx.student.value("train", answer), answer)
         per_epoch = np.zeros(END_TO_END_EPOCHS)
         ctx.structure(history, dict.fromkeys(TRAIN_KEYS, per_epoch), inputs)
-        losses = [ctx.shaped(history[k], per_epoch, (0, k), inputs, f"history['{k}'] from {what}") for k in TRAIN_KEYS][0]
+        losses = [ctx.shaped(history[k], per_epoch, (0, k), inputs, f"history['{k}'] from {what}")
+                  for k in TRAIN_KEYS][0]
         if not losses[-1] < losses[0]:
             raise CheckFailed(f"The training loss of {what} did not go down ({losses[0]:.4g} -> {losses[-1]:.4g}): "
                               "check the sign of the update and the defaults learning_rate = 0.5, momentum = 0.9, "
@@ -572,12 +576,13 @@ def end_to_end(ctx):
 
 TRAIN = Item(
     "train", args=("network", "X_train", "T_train", "X_val", "T_val", "epochs", "learning_rate", "momentum", "lam"),
-    draw=train_data, objects=lambda i: {0: {"class": "Network", "init": list(i["dims"]), "set": NETWORK["attributes"](i)}},
-    read={0: [ATTRIBUTE_OF[k] for k in PARAM_KEYS]}, result=trained, order=TRAIN_KEYS, labels=("T_train", "T_val"),
+    draw=train_data, read={0: [ATTRIBUTE_OF[k] for k in PARAM_KEYS]},
+    objects=lambda i: {0: {"class": "Network", "init": list(i["dims"]), "set": NETWORK["attributes"](i)}},
+    result=trained, order=TRAIN_KEYS, labels=("T_train", "T_val"),
     dims=({"epochs": 5, "learning_rate": 0.3, "momentum": 0.8, "lam": 1e-3},
           {"epochs": 4, "learning_rate": 0.5, "momentum": 0.9, "lam": 0.0}),
     type_text=False, shape_text="returns a dict with one value per epoch for train_loss, val_loss, val_accuracy",
-    shape_hint=lambda got, want, path, i: "One value per epoch." if path[0] == 0 else "",
+    shape_hint=lambda got, want, path, i: Mistake("not-per-epoch", "One value per epoch.") if path[0] == 0 else "",
     part_label=lambda path: f"history['{path[1]}']" if path[0] == 0 else
     f"the trained network's {path[1]} (network.{ATTRIBUTE_OF[path[1]]})",
     finite_text="is finite, with accuracies in [0, 1]", valid=accuracies_outside,

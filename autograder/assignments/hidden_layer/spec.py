@@ -28,9 +28,11 @@ def xor_behaviour(ctx):
                              "weights and biases up together: the units become sharper switches." if near else ""))
 
 
-XOR_HINTS = {"W1": {(3, 2): "It looks transposed: column j of W1 holds the two input weights of hidden unit j."},
-             "b1": dict.fromkeys([(1, 3), (3, 1)], "One bias per hidden unit, as a flat vector of shape (3,)."),
-             "W2": {(1, 3): "One weight per hidden unit, as a flat vector of shape (3,)."},
+XOR_HINTS = {"W1": {(3, 2): Mistake("W1-transposed", "It looks transposed: column j of W1 holds the two input "
+                                    "weights of hidden unit j.")},
+             "b1": dict.fromkeys([(1, 3), (3, 1)], Mistake("b1-not-flat", "One bias per hidden unit, as a flat "
+                                                           "vector of shape (3,).")),
+             "W2": {(1, 3): Mistake("W2-not-flat", "One weight per hidden unit, as a flat vector of shape (3,).")},
              "b2": {}}
 
 XOR_NETWORK = Item(
@@ -110,22 +112,27 @@ def wrong_gradients(ref, i, want):
 def shape_hint(got, want, path, i):
     """What a wrong shape of the gradient of ``path[0]`` most likely means."""
     n, d, h = *np.shape(i["X"]), np.shape(i["params"]["b1"])[0]
-    return {"W1": {(h, d): "It looks transposed: dL/dW1 = Xᵀ δ1 is (D, H), like W1.",
-                   (n, h): "This is the shape of δ1 itself: dL/dW1 = Xᵀ δ1 sums over the examples.",
-                   (n, d): "This is the shape of X: dL/dW1 = Xᵀ δ1."},
-            "b1": {(n, h): "The bias gradient is kept per example: sum δ1 over the examples, δ1.sum(axis=0).",
-                   (n,): "It is summed over the wrong axis: sum δ1 over the examples (axis=0), not over the hidden "
-                         "units.",
-                   (): "It is summed over both axes: sum δ1 over the examples only, δ1.sum(axis=0).",
-                   (1, h): "Sum without keepdims (or reshape): b1 has shape (H,).",
-                   (h, 1): "Sum over axis 0 without keepdims (or reshape): b1 has shape (H,)."},
-            "W2": {(1, h): "It looks transposed: dL/dW2 = Zᵀ δ2 is (H, 1), like W2.",
-                   (h,): "Keep it a column: dL/dW2 = Zᵀ δ2 has shape (H, 1), like W2.",
-                   (n, h): "This is the shape of Z: dL/dW2 = Zᵀ δ2 sums over the examples."},
-            "b2": {**dict.fromkeys([(n, 1), (n,), (1, n)], "The bias gradient is kept per example: sum δ2 over the "
-                                   "examples, δ2.sum(axis=0)."),
-                   (): "It is a single number, but b2 has shape (1,): use δ2.sum(axis=0), not δ2.sum().",
-                   (1, 1): "Sum without keepdims (or reshape): b2 has shape (1,)."},
+    return {"W1": {(h, d): Mistake("W1-transposed", "It looks transposed: dL/dW1 = Xᵀ δ1 is (D, H), like W1."),
+                   (n, h): Mistake("W1-per-example",
+                                   "This is the shape of δ1 itself: dL/dW1 = Xᵀ δ1 sums over the examples."),
+                   (n, d): Mistake("W1-shape-of-X", "This is the shape of X: dL/dW1 = Xᵀ δ1.")},
+            "b1": {(n, h): Mistake("b1-per-example", "The bias gradient is kept per example: sum δ1 over the "
+                                   "examples, δ1.sum(axis=0)."),
+                   (n,): Mistake("b1-wrong-axis", "It is summed over the wrong axis: sum δ1 over the examples "
+                                 "(axis=0), not over the hidden units."),
+                   (): Mistake("b1-both-axes", "It is summed over both axes: sum δ1 over the examples only, "
+                               "δ1.sum(axis=0)."),
+                   **dict.fromkeys([(1, h), (h, 1)], Mistake("b1-not-flat", "Sum over axis 0 without keepdims (or "
+                                                             "reshape): b1 has shape (H,)."))},
+            "W2": {(1, h): Mistake("W2-transposed", "It looks transposed: dL/dW2 = Zᵀ δ2 is (H, 1), like W2."),
+                   (h,): Mistake("W2-flat", "Keep it a column: dL/dW2 = Zᵀ δ2 has shape (H, 1), like W2."),
+                   (n, h): Mistake("W2-per-example",
+                                   "This is the shape of Z: dL/dW2 = Zᵀ δ2 sums over the examples.")},
+            "b2": {**dict.fromkeys([(n, 1), (n,), (1, n)], Mistake("b2-per-example", "The bias gradient is kept "
+                                   "per example: sum δ2 over the examples, δ2.sum(axis=0).")),
+                   (): Mistake("b2-scalar", "It is a single number, but b2 has shape (1,): use δ2.sum(axis=0), "
+                               "not δ2.sum()."),
+                   (1, 1): Mistake("b2-not-flat", "Sum without keepdims (or reshape): b2 has shape (1,).")},
             }[path[0]].get(got, f"A gradient has the shape of the parameter it belongs to: {path[0]} is {want}.")
 
 

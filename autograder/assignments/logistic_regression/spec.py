@@ -25,7 +25,8 @@ LOGISTIC = Item(
         Mistake("sign-of-z", "the sign of z is flipped: σ(z) = 1 / (1 + exp(-z)), with a minus"):
             ref.logistic(-i["z"]),
         Mistake("exp-not-sigma", "this is exp(z), not σ(z)"): np.exp(i["z"])},
-    shape_text="keeps the shape of z", shape_hint=lambda *_: "σ works elementwise: return one value per entry of z.",
+    shape_text="keeps the shape of z",
+    shape_hint=lambda *_: Mistake("not-elementwise", "σ works elementwise: return one value per entry of z."),
     cases=(Case("stays finite and exact at |z| = 1000", lambda rng: [{"z": SATURATED_Z}], overflow_is_error=True,
                 note=f"for z = {SATURATED_Z.ravel().tolist()}", finite=OVERFLOW_HINT),),
     integers=lambda rng, i: {"z": np.arange(-6, 6).reshape(3, 4)}, unchanged="leaves its input unchanged")
@@ -89,7 +90,8 @@ GRADIENT = Item(
     dims=({"n": 7}, {"n": range(6, 11)}, {"n": range(6, 11)}),
     value="matches the reference", mistakes=gradient_mistakes, inputs_text=lambda i: f"for N = {i['x'].shape[0]}",
     shape_text="has the shape of w, (1, 2)",
-    shape_hint=lambda got, *_: "It looks transposed: a gradient has the shape of w." if got == (2, 1) else
+    shape_hint=lambda got, *_: Mistake("transposed", "It looks transposed: a gradient has the shape of w.")
+    if got == (2, 1) else
     "A gradient has the shape of the thing it is the gradient of: w is (1, 2).",
     numeric=Numeric(lambda ref, i: ref.loss(ref.nn(i["x"], i["w"]), i["t"]), {None: "w"}, {"n": 8}, own_loss_note),
     cases=(Case("stays finite when σ saturates (|z| = 1000)", overflow_is_error=True, note="with w x = ±1000",
@@ -128,7 +130,7 @@ def xor_behaviour(ctx):
 
 XOR_WEIGHTS = Item(
     "xor_feature_weights", type_text=False, shape_text="returns 4 weights, shape (4,)",
-    shape_hint=lambda *_: "One weight per feature [1, x1, x2, x1*x2].",
+    shape_hint=lambda *_: Mistake("not-four-weights", "One weight per feature [1, x1, x2, x1*x2]."),
     cases=(Case("classifies the four XOR cases", kind="value", weight=4, body=xor_behaviour),), deterministic=None)
 
 ITEMS = (LOGISTIC, LOSS, GRADIENT, DELTA_W, XOR_WEIGHTS)

@@ -4,13 +4,9 @@ Each mutant's item is called on many inputs, in a child process (mutant_process.
 never runs in this one), and its answers are compared with the reference's
 (``reference/<assignment>.py``, called the same way here) within the item's tolerance
 (``Item.rtol``/``atol``, 1e-6 and 1e-8 by default). The inputs are the spec's own (the spec
-says how an item's inputs are drawn):
-
-- for an ``Item`` of the spec: ``SEEDS`` draws of every entry of its ``dims`` (sizes distinct),
-  the numeric check's draw, the inputs of its cases (saturation: |z| = 1000, with overflow as
-  an error where the case asks for it) and its integer inputs;
-- for an item whose checks are written by hand (digits_mlp's ``train``): the calls its hidden
-  checks make when they grade the reference (the call plan, autograder/checks/call_plan.py).
+says how an item's inputs are drawn): ``SEEDS`` draws of every entry of its ``dims`` (sizes
+distinct), the numeric check's draw, the inputs of its cases (saturation: |z| = 1000, with
+overflow as an error where the case asks for it) and its integer inputs.
 
 A call's answer counts whole: its value, the error it raised (if the reference raises too),
 and the arguments after the call (a mutant that changes its input in place is not equivalent).
@@ -22,7 +18,6 @@ import sys
 import types
 from pathlib import Path
 
-from autograder.checks.call_plan import call_plan
 from autograder.checks.engine import Check, same
 from autograder.notebook.code_cells import grading_code, imported_modules
 from autograder.notebook.program import source_notebook
@@ -52,7 +47,7 @@ class Probes:
 
 
 def item_specs(assignment):
-    """{item name: spec Item} of the assignment's spec (items with checks written by hand are not there)."""
+    """{item name: spec Item} of the assignment's spec."""
     spec = importlib.import_module(f"autograder.assignments.{assignment}.spec")
     return {item.name: item for item in spec.ITEMS}
 
@@ -75,12 +70,6 @@ def drawn_calls(item, reference):
     return specs
 
 
-def planned_calls(assignment, name):
-    """The calls the hidden checks make of ``name`` when they grade the reference, without stand-ins."""
-    batches = call_plan(assignment, 0).get(name, {})
-    return [{k: v for k, v in spec.items() if k != "stand_ins"} for specs in batches.values() for spec in specs]
-
-
 def reference_answers(reference, specs):
     """The reference's answers of ``specs``, made as the sandbox makes them and read back from the wire."""
     namespace = dict(vars(reference))
@@ -91,10 +80,9 @@ def reference_answers(reference, specs):
 def probes_of(assignment, name):
     """The Probes of the graded item ``name``."""
     reference = importlib.import_module(f"reference.{assignment}")
-    item = item_specs(assignment).get(name)
-    specs = drawn_calls(item, reference) if item else planned_calls(assignment, name)
-    wants = reference_answers(reference, specs)
-    return Probes(specs, wants, *((item.rtol, item.atol) if item else ()))
+    item = item_specs(assignment)[name]
+    specs = drawn_calls(item, reference)
+    return Probes(specs, reference_answers(reference, specs), item.rtol, item.atol)
 
 
 def mutant_answers(assignment, requests, timeout_per_mutant=60):
