@@ -1,40 +1,55 @@
-"""The call plan of a submission: the batches of calls its hidden suite asks of each graded
-item, learned by running the suite, with the submission's input seed, against the reference
-solution in this process (an InProcessClient on the reference module). The sandbox then runs
-each item's planned calls in one fork (see Client._fetch).
+"""The call plan of a submission: the batches of calls each graded item's checks will ask for,
+read from the spec's declarations for the submission's input seed, with no reference computed
+and no student code run. The sandbox then runs each item's planned calls in one fork (see
+Client._fetch).
+
+Each check of each item (engine.yield_checks) is started with a stand-in for the submission
+that writes down the calls it asks for and stops the check there: every property asks for all
+its calls at once, before it computes what it expects, so the first request is the whole of
+it. A check of its own (a ``body``) that asks again later gets that answer on demand, in a fork
+of its own, as does a batch with a time limit of its own (the long training run).
 """
 import functools
 import importlib
 
-from autograder.checks.client import InProcessClient
-from autograder.checks.suite import run_hidden_suite
+from autograder.checks.client import Client
+from autograder.checks.engine import Check, yield_checks
 
 
-class PlanningClient(InProcessClient):
-    """The reference answers every call, with no stand-ins (it needs none). A batch with a time
-    limit of its own (the long training run) runs alone in the sandbox, so it is not planned;
-    its reference answer is kept for the next submission, whose inputs for it are the same."""
+class Planned(Exception):
+    """The check asked for its calls: they are written down, and it goes no further."""
 
-    def _call_batch(self, specs, timeout=None):
-        specs = [{k: v for k, v in spec.items() if k != "stand_ins"} for spec in specs]
+
+class PlanningStudent:
+    """Stands for a submission while its calls are planned: {wire key: [call specs]} in ``asked``."""
+
+    def __init__(self, seed):
+        self.seed, self.asked = seed, {}
+
+    def batch(self, specs, timeout=None):
         if timeout is None:
-            return super()._call_batch(specs)
-        key = self._key(specs, timeout)
-        if key not in TIMED_ANSWERS:
-            if len(TIMED_ANSWERS) >= 16:  # inputs drawn per submission: keep a few only
-                TIMED_ANSWERS.clear()
-            TIMED_ANSWERS[key] = super()._call_batch(specs)
-        return TIMED_ANSWERS[key]
+            self.asked[Client._key(specs, None)] = list(specs)
+        raise Planned
 
-
-TIMED_ANSWERS = {}  # wire key -> the reference's answers of a batch with a time limit
+    def answers(self, specs):
+        for spec in specs:
+            self.asked[Client._key([spec], None)] = [spec]
+        raise Planned
 
 
 @functools.lru_cache(maxsize=32)
 def call_plan(assignment, seed):
-    """{graded item: {wire key: [call specs]}}: the batches the hidden suite asks of each item
-    of ``assignment`` when the answers are right, for inputs drawn from ``seed``."""
+    """{graded item: {wire key: [call specs]}}: the batches the hidden checks of ``assignment``
+    ask of each item, for inputs drawn from ``seed``."""
+    spec = importlib.import_module(f"autograder.assignments.{assignment}.spec")
     reference = importlib.import_module(f"reference.{assignment}")
-    client = PlanningClient(dict(vars(reference)), assignment=assignment, seed=seed)
-    run_hidden_suite(assignment, client)
-    return client.asked
+    plan = {}
+    for item in spec.ITEMS:
+        student = PlanningStudent(seed)
+        for description, _, _, body in yield_checks(item):
+            try:
+                body(Check(item, reference, student, description))
+            except Exception:  # Planned, or a check that cannot plan: its calls are made on demand
+                pass
+        plan[item.name] = student.asked
+    return plan

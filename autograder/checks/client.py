@@ -53,8 +53,8 @@ class Client:
     once, and the others get copies of its answers.
 
     A fork costs more than most calls, so the calls of one graded item are fetched together:
-    ``plan`` {item: {wire key: [call specs]}} holds the batches the hidden suite asks of each
-    item when it grades the reference solution (see autograder/checks/call_plan.py). At the item's first
+    ``plan`` {item: {wire key: [call specs]}} holds the batches the hidden checks ask of each
+    item, read from the spec (see autograder/checks/call_plan.py). At the item's first
     check they run in one fork, each answer kept as the answer of its batch alone. The fork
     starts with one call made twice ("gives the same output twice", or the item's first call
     again), from the fresh state: if the two answers differ, the function keeps state, and
@@ -224,7 +224,7 @@ def is_repeated(specs):
 class InProcessClient(Client):
     """Calls into a namespace of this process, answering as the sandbox would: plain numbers
     only, each call's stand-ins in place for that call alone, through the same frames. The
-    kernel's client (integrations/in_kernel.py) and the call plan's (call_plan.py) are this."""
+    kernel's client (integrations/in_kernel.py) is this."""
 
     def __init__(self, namespace, assignment=None, stand_in=None, seed=0):
         super().__init__(sandbox=None, assignment=assignment, stand_in=stand_in, seed=seed)

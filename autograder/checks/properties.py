@@ -34,8 +34,7 @@ class Call:
         return f"{self.target}({', '.join(parts)})"
 
 
-def number(student, call):
-    value = call.run(student)
+def number(value, call):
     array = expect_array(value, f"The result of {call.shown()}")
     if array.size != 1:
         raise CheckFailed(f"{call.shown()} should return one number, but it returned {describe(array)}.")
@@ -53,7 +52,9 @@ CERTAINLY_RIGHT_LOSS = 1e-5
 def saturated_loss(student, certainly_wrong, certainly_right, what, prediction, hint):
     """A loss at predictions of exactly 0 and 1 (the calls ``certainly_wrong``, where every
     prediction is certainly wrong, and ``certainly_right``) is finite, large, and near 0."""
-    wrong, right = (number(student, call) for call in (certainly_wrong, certainly_right))
+    calls = (certainly_wrong, certainly_right)
+    answers = student.answers([call.spec() for call in calls])  # both asked at once (the call plan reads them)
+    wrong, right = (number(student.value(call.target, answer), call) for call, answer in zip(calls, answers))
     if not np.isfinite(wrong) or wrong < CERTAINLY_WRONG_LOSS:
         raise CheckFailed(f"{what} is {wrong:.6g} when every {prediction} is certainly wrong (probability 0 for the "
                           f"right answer); it should be finite and large, at least {CERTAINLY_WRONG_LOSS:g}. {hint}")

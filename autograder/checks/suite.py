@@ -42,31 +42,11 @@ _COLLECTIONS_LOCK = threading.Lock()
 INTERRUPT_SECONDS = 30  # how long an abandoned request's checks are interrupted, at most
 
 
-def check(item, description, kind, weight=1.0):
-    """Declare a hidden test: it checks ``description`` of the graded name ``item``.
-
-    ``kind`` is scoring.GATE, VALUE or ROBUSTNESS; ``weight`` is its share of the points its
-    kind carries for the item (see scoring.points).
-    """
-    if kind not in scoring.ORDER:
-        raise ValueError(f"{item}: {description}: unknown kind {kind!r}")
-
-    def mark(function):
-        function.graded_item, function.description = item, description
-        function.kind, function.weight = kind, weight
-        return function
-    return mark
-
-
 def graded_mark(test):
     """(item, description, kind, weight) of a hidden test: its ``graded`` mark (the checks that
-    autograder/checks/engine.py generates), or what ``@check`` set on its function; else None."""
-    mark, function = test.get_closest_marker("graded"), getattr(test, "function", None)
-    if mark is not None:
-        return tuple(mark.args)
-    if hasattr(function, "graded_item"):
-        return function.graded_item, function.description, function.kind, function.weight
-    return None
+    autograder/checks/engine.py generates), else None."""
+    mark = test.get_closest_marker("graded")
+    return tuple(mark.args) if mark is not None else None
 
 
 class Record:
