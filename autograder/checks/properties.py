@@ -21,12 +21,9 @@ class Call:
     objects: dict = field(default_factory=dict)
     read: dict = field(default_factory=dict)
 
-    def spec(self, args=None, return_args=False):
-        return call_spec(self.target, self.args if args is None else args, self.init, self.attributes, return_args,
-                         self.objects, self.read, overflow_is_error=self.overflow_is_error)
-
-    def run(self, student, args=None):
-        return student.value(self.target, student.batch([self.spec(args)])[0])
+    def spec(self, return_args=False):
+        return call_spec(self.target, self.args, self.init, self.attributes, return_args, self.objects, self.read,
+                         overflow_is_error=self.overflow_is_error)
 
     def shown(self):
         """'gradient(w (1, 2), x (7, 2), t (7, 1))' for messages."""

@@ -1,5 +1,5 @@
 """Hidden checks of digits_mlp: the backward methods, the network's L2 term and gradients,
-momentum_update and train.
+momentum_update and train. Their mistake catalogue is mistakes.py.
 
 Data is column-major (an activation is (n_features, N)); every input has its dimensions
 distinct (never square, never N = 1), so that a transposed or broadcast result shows.
@@ -10,41 +10,21 @@ import functools
 
 import numpy as np
 
-from autograder.checks.engine import Case, Item, Numeric, checks, scale, tree_map, uses
-from autograder.checks.expect import CheckFailed, Mistake, describe, expect_close, expect_shape
+from autograder.assignments.digits_mlp import mistakes
+from autograder.assignments.digits_mlp.mistakes import (L2_ON_BIASES, L2_TOO_LARGE, L2_TOO_SMALL, MISSING_L2,
+                                                        PARAM_KEYS, TRAIN_KEYS, n_of, ref_net, shape_hint)
+from autograder.checks.engine import Case, Item, Numeric, checks, tree_map, uses
+from autograder.checks.expect import CheckFailed, Mistake, describe, expect_close
 from autograder.checks.properties import saturated_loss
 from autograder.scores.scoring import VALUE
 from reference import digits_mlp as ref
 from reference.logistic_regression import logistic
 
-PARAM_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
 ORDER = ("W3", "b3", "W2", "b2", "W1", "b1")  # output side first: where a mistake starts
 ATTRIBUTE_OF = {"W1": "hidden1.linear.W", "b1": "hidden1.linear.b", "W2": "hidden2.linear.W",
                 "b2": "hidden2.linear.b", "W3": "output.W", "b3": "output.b"}
 GRADS = ("gA", "gW", "gb")
 BACKWARD = ("LinearUpdate.backward", "LogisticUpdate.backward", "SoftmaxClassifier.backward")
-
-
-def shape_hint(got, want, n, name):
-    """A hint for an array ``name`` of shape ``got`` instead of ``want`` (N = n)."""
-    if got == (n, n):
-        return Mistake("broadcast", f"An ({n}, {n}) array, N × N, comes from an accidental broadcast: a ({n},) "
-                       f"array combined with a ({n}, 1) one. Keep every array 2-D, e.g. sum(axis=1, keepdims=True).",
-                       "an accidental N × N broadcast")
-    if len(want) == 2 and got == want[::-1]:
-        return Mistake("transposed", f"It looks transposed: {name} has the shape of the thing it is the gradient of, "
-                       f"{want}.")
-    if len(want) == 2 and want[1] == 1 and got == (want[0],):
-        return Mistake("flat-column", f"Keep {name} 2-D, a column ({want[0]}, 1): use keepdims=True when you sum.",
-                       "a column flattened to 1-D")
-    if len(want) == 2 and want[1] == 1 and got in ((1, n), (n,)):
-        return Mistake("bias-wrong-axis", f"The bias gradient was summed over the wrong axis: sum over the N = {n} "
-                       "examples, the columns (axis=1, keepdims=True), to get one number per unit.")
-    return f"A gradient has the shape of the thing it is the gradient of: {name} is {want}."
-
-
-def n_of(i):
-    return np.shape(i.get("A", i.get("X", i.get("P", i.get("Y")))))[1]
 
 
 def hint(name=lambda path: "the result"):
@@ -75,25 +55,6 @@ def linear(rng, n_in, n_out, n):
             "gY": rng.normal(size=(n_out, n))}
 
 
-def ref_linear(W, b, A, gY):
-    return ref.LinearUpdate(*np.shape(W), W=np.asarray(W, float), b=np.asarray(b, float)).backward(
-        np.asarray(A, float), np.asarray(gY, float))
-
-
-def linear_mistakes(ref, i, want):
-    n, ignored = n_of(i), ref_linear(i["W"], i["b"], i["A"], np.ones_like(i["gY"]))
-    return {Mistake("mean-not-sum", f"your result is {n} times too small: it is a sum over the N = {n} examples, "
-                    "not a mean (the 1/N is already inside gY)", "averages over the examples instead of summing"):
-                tree_map(lambda a: a / n, want),
-            Mistake("times-n", f"your result is {n} times too large: do not multiply by N", "multiplies by N"):
-                tree_map(lambda a: a * n, want),
-            Mistake("negated", "your result has the wrong sign (negated)"): tree_map(lambda a: -a, want),
-            **{Mistake(f"ignores-gY-in-{part}", f"the upstream gradient gY is ignored: {how}"):
-               tuple(g if j == k else None for j, g in enumerate(ignored))  # that part only
-               for k, (part, how) in enumerate((("gA", "gA = W @ gY"), ("gW", "gW = A @ gY.T"),
-                                                 ("gb", "gb sums gY over the examples")))}}
-
-
 def linear_objective(ref, i):
     return float(np.sum(i["gY"] * (i["W"].T @ i["A"] + i["b"])))
 
@@ -105,7 +66,7 @@ def saturated_linear(rng):
 
 LINEAR = backward_item(
     "LinearUpdate.backward", args=("A", "gY"), draw=linear, init=lambda i: i["W"].shape,
-    attributes=lambda i: {"W": i["W"], "b": i["b"]}, mistakes=linear_mistakes,
+    attributes=lambda i: {"W": i["W"], "b": i["b"]}, mistakes=mistakes.linear_backward,
     value="matches W @ gY, A @ gY.T and gY summed over the examples",
     numeric=Numeric(linear_objective, {0: "A", 1: "W", 2: "b"}, {"n_in": 6, "n_out": 4, "n": 5},
                     "compared with central differences of sum(G * (W.T @ A + b)),",
@@ -123,22 +84,11 @@ def logistic_data(rng, r, c):
     return {"Z": Z, "Y": logistic(Z), "grad_out": rng.normal(size=(r, c))}
 
 
-def logistic_mistakes(ref, i, want):
-    Y, G = i["Y"], i["grad_out"]
-    sY = logistic(Y)
-    return {Mistake("missing-sigma-prime", "σ′ is missing: dL/dZ = grad_out * Y * (1 - Y)"): G,
-            Mistake("sigma-prime-of-output", "σ′ is taken of the wrong variable: backward receives Y = σ(Z), so "
-                    "σ′(Z) = Y (1 - Y), not σ(Y)(1 - σ(Y))"): G * sY * (1.0 - sY),
-            Mistake("ignores-upstream", "the upstream gradient grad_out is ignored: multiply it by Y (1 - Y)"):
-                Y * (1.0 - Y),
-            Mistake("negated", "your result has the wrong sign (negated)"): -want}
-
-
 SATURATED_Z = np.array([[-1000.0, -50.0, 0.0], [50.0, 1000.0, 3.0]])
 LOGISTIC = Item(
     "LogisticUpdate.backward", args=("Y", "grad_out"), draw=logistic_data, state=STATES["LogisticUpdate.backward"],
     dims=({"r": 4, "c": 6}, {"r": 3, "c": 8}, {"r": 7, "c": 2}), inputs_text=lambda i: f"for Y of shape {i['Y'].shape}",
-    value="matches grad_out * Y * (1 - Y)", mistakes=logistic_mistakes,
+    value="matches grad_out * Y * (1 - Y)", mistakes=mistakes.logistic_backward,
     shape_text="keeps the shape of Y, (4, 6)", shape_hint=lambda got, want, path, i: shape_hint(got, want, -1, "dL/dZ"),
     numeric=Numeric(lambda ref, i: float(np.sum(i["grad_out"] * logistic(i["Z"]))), {None: "Z"}, {"r": 5, "c": 3},
                     "compared with central differences of sum(G * σ(Z)),",
@@ -154,24 +104,6 @@ LOGISTIC = Item(
 def softmax_data(rng, k, n):
     S = rng.normal(0.0, 2.0, size=(k, n))
     return {"S": S, "P": ref.softmax(S), "T": rng.permutation(np.arange(n) % k)}
-
-
-def softmax_mistakes(ref, i, want):
-    k, n = i["P"].shape
-    return {Mistake("missing-mean", f"the /N is missing: the loss is a mean over the N = {n} examples, so its "
-                    "gradient is (P - one_hot(T)) / N"): want * n, **scale(want, n),
-            Mistake("ignores-targets", "the targets are ignored: subtract one_hot(T, K)"): i["P"] / n,
-            Mistake("only-one-hot", "only the one-hot part is there: the gradient is (P - one_hot(T, K)) / N"):
-                -ref.one_hot(i["T"], k) / n}
-
-
-def ce_mistakes(ref, i, want):
-    (k, n), P, T = i["P"].shape, i["P"], i["T"]
-    return {**scale(want, n),
-            Mistake("mean-over-all-entries", f"this is a mean over all K·N entries: average over the N = {n} "
-                    "examples (columns) only"): want / k,
-            Mistake("missing-log", "the log is missing: the loss is -mean(log P[T_i, i])"):
-                -float(np.mean(P[T, np.arange(n)]))}
 
 
 def ce_saturation(ctx):
@@ -190,7 +122,7 @@ SOFTMAX = dict(args=("P", "T"), draw=softmax_data, dims=SOFTMAX_DIMS, labels=("T
                integers=lambda rng, i: {"P": ref.one_hot(rng.integers(0, 3, size=5), 3).astype(int),
                                         "T": rng.permutation(np.arange(5) % 3)})
 SOFTMAX_BACKWARD = Item(
-    "SoftmaxClassifier.backward", **SOFTMAX, value="matches (P - one_hot(T)) / N", mistakes=softmax_mistakes,
+    "SoftmaxClassifier.backward", **SOFTMAX, value="matches (P - one_hot(T)) / N", mistakes=mistakes.softmax_backward,
     state=STATES["SoftmaxClassifier.backward"], shape_text="has the shape of P, (K, N) = (4, 7)", shape_hint=hint(),
     numeric=Numeric(lambda ref, i: ref.SoftmaxClassifier().cross_entropy(ref.softmax(i["S"]), i["T"]), {None: "S"},
                     {"k": 3, "n": 5}, "compared with central differences of the mean cross-entropy in S,",
@@ -201,7 +133,7 @@ SOFTMAX_BACKWARD = Item(
                 finite="(P - one_hot(T) needs no exp or log)",
                 inputs=lambda rng: [{"P": ref.softmax(SATURATED_S), "T": np.array([1, 1, 0, 2, 0])}])))
 CROSS_ENTROPY = Item(
-    "SoftmaxClassifier.cross_entropy", **SOFTMAX, state=lambda obj: ((), {}), mistakes=ce_mistakes,
+    "SoftmaxClassifier.cross_entropy", **SOFTMAX, state=lambda obj: ((), {}), mistakes=mistakes.cross_entropy,
     value="matches the mean of -log P[T_i, i]", type_text="returns one number",
     cases=(Case("stays finite and right when the right class has probability 0 or 1", body=ce_saturation),))
 
@@ -209,20 +141,6 @@ CROSS_ENTROPY = Item(
 def layer_data(rng, n_in, n_out, n):
     i = linear(rng, n_in, n_out, n)
     return {"W": i["W"], "b": i["b"], "A": i["A"], "Y": logistic(i["W"].T @ i["A"] + i["b"]), "grad_out": i["gY"]}
-
-
-def layer_mistakes(ref, i, want):
-    W, b, A, Y, G = (i[k] for k in ("W", "b", "A", "Y", "grad_out"))
-    sY = logistic(Y)
-    return {Mistake("missing-sigma-prime",
-                    "σ′ is missing: go through the logistic first, grad_out * Y * (1 - Y), then the linear update"):
-                ref_linear(W, b, A, G),
-            Mistake("sigma-prime-of-output",
-                    "σ′ is taken of the wrong variable: σ′(Z) = Y (1 - Y) from the output Y, not σ(Y)(1 - σ(Y))"):
-                ref_linear(W, b, A, G * sY * (1.0 - sY)),
-            Mistake("ignores-upstream", "the upstream gradient grad_out is ignored"):
-                ref_linear(W, b, A, Y * (1.0 - Y)),
-            **scale(want, n_of(i))}
 
 
 def saturated_layer(rng):
@@ -233,7 +151,7 @@ def saturated_layer(rng):
 
 LAYER = backward_item(
     "Layer.backward", args=("A", "Y", "grad_out"), draw=layer_data, init=lambda i: i["W"].shape, uses=BACKWARD[:2],
-    attributes=lambda i: {"linear.W": i["W"], "linear.b": i["b"]}, mistakes=layer_mistakes,
+    attributes=lambda i: {"linear.W": i["W"], "linear.b": i["b"]}, mistakes=mistakes.layer_backward,
     value="matches the logistic backward followed by the linear backward",
     numeric=Numeric(lambda ref, i: float(np.sum(i["grad_out"] * logistic(i["W"].T @ i["A"] + i["b"]))),
                     {0: "A", 1: "W", 2: "b"}, {"n_in": 6, "n_out": 4, "n": 5},
@@ -270,12 +188,6 @@ def net_dims(sizes):
     return [dict(zip(NET, dims)) for dims in sizes]
 
 
-def ref_net(params, dims):
-    net = ref.Network(*dims)
-    net.set_parameters({k: np.array(v, dtype=float) for k, v in params.items()})
-    return net
-
-
 def network_state(net):
     """(init, attributes) that rebuild the Network ``net`` where a call runs (own paths)."""
     W1, W2, W3 = (linear.W for linear in net.linears())
@@ -284,25 +196,6 @@ def network_state(net):
 
 NETWORK = dict(init=lambda i: i["dims"], attributes=lambda i: {ATTRIBUTE_OF[k]: i["params"][k] for k in PARAM_KEYS},
                state=network_state)
-
-
-def l2_mistakes(ref, i, want):
-    params, lam = i["params"], i["lam"]
-    weights, biases = (sum(float(np.sum(np.asarray(params[k], float) ** 2)) for k in keys)
-                       for keys in (("W1", "W2", "W3"), ("b1", "b2", "b3")))
-    norms = sum(float(np.linalg.norm(np.asarray(params[k], float))) for k in ("W1", "W2", "W3"))
-    return {Mistake("penalises-biases",
-                    "the biases are penalised too: the L2 term is on the weights W1, W2, W3 only"):
-                0.5 * lam * (weights + biases),
-            Mistake("twice-too-large",
-                    "this is lam * Σ||W||², twice too large: the L2 term is (lam / 2) Σ||W||² (factor 2)"):
-                lam * weights,
-            Mistake("twice-too-small", "this is (lam / 4) Σ||W||², twice too small: the L2 term is (lam / 2) Σ||W||²"):
-                0.25 * lam * weights,
-            Mistake("norms-not-squared",
-                    "the norms are not squared: the L2 term is (lam / 2) Σ ||W||², a sum of squares"):
-                0.5 * lam * norms,
-            Mistake("missing-lam", "lam is missing: the L2 term is (lam / 2) Σ||W||²"): 0.5 * weights}
 
 
 def at_lams(*lams, scale=1.0):
@@ -317,7 +210,7 @@ L2 = Item(
     "Network.l2_penalty", args=("lam",), draw=network, **NETWORK, type_text="returns one number",
     dims=tuple({**d, "lam": lam} for d, lam in zip(net_dims(((6, 5, 4, 3), (7, 4, 3, 5), (3, 6, 2, 4))),
                                                     (0.3, 1.7, 0.01))),
-    value="matches (lam / 2) Σ ||W||² on the weights only", mistakes=l2_mistakes,
+    value="matches (lam / 2) Σ ||W||² on the weights only", mistakes=mistakes.l2_penalty,
     inputs_text=lambda i: f"for lam = {i['lam']}, sizes {i['dims']}",
     cases=(Case("is 0 for lam = 0 and proportional to lam", at_lams(0.0, 2.5), kind=VALUE, note="for lam = 0 and 2.5"),
            Case("stays finite and exact for weights of ±1000", at_lams(0.1, scale=1000.0),
@@ -326,30 +219,6 @@ L2 = Item(
     integers=lambda rng, i: {**i, "params": {k: rng.integers(-3, 4, size=np.shape(v)) for k, v in i["params"].items()},
                              "lam": 2},
     integers_text="accepts integer weights and lam", unchanged=None)
-
-
-MISSING_L2 = Mistake("missing-l2", "the L2 term is missing: add lam * W to each weight gradient")
-L2_ON_BIASES = Mistake("l2-on-biases", "the L2 term is on the biases too: only the weights are penalised")
-L2_TOO_LARGE = Mistake("l2-twice-too-large", "the L2 gradient is twice too large (factor 2): the gradient of "
-                       "(lam / 2)||W||² is lam * W")
-L2_TOO_SMALL = Mistake("l2-twice-too-small", "the L2 gradient is twice too small (factor 2): the gradient of "
-                       "(lam / 2)||W||² is lam * W")
-
-
-def gradient_mistakes(ref, i, want):
-    n, lam, p = np.shape(i["X"])[1], i["lam"], i["params"]
-    plain = ref_net(p, i["dims"]).gradients(np.asarray(i["X"], float), i["T"], 0.0)
-    on = {k: lam * np.asarray(p[k], float) for k in PARAM_KEYS}
-
-    def weights(f):
-        return {k: f(k) if k.startswith("W") else want[k] for k in PARAM_KEYS}
-    return {**({MISSING_L2: plain, L2_TOO_LARGE: weights(lambda k: plain[k] + 2 * on[k]),
-                L2_TOO_SMALL: weights(lambda k: plain[k] + 0.5 * on[k]),
-                L2_ON_BIASES: {k: want[k] + (0.0 if k.startswith("W") else on[k]) for k in PARAM_KEYS}} if lam else {}),
-            Mistake("softmax-missing-mean",
-                    f"the softmax gradient is missing its /N: (P - one_hot(T)) / N, with N = {n}"):
-                {k: n * plain[k] + (on[k] if k.startswith("W") else 0.0) for k in PARAM_KEYS},
-            **scale(want, n)}
 
 
 def l2_difference(ctx):
@@ -381,7 +250,7 @@ GRADIENTS = Item(
                                                                (0.0, 0.1, 0.37), (9, 8, 7))),
     type_text="returns a dict with the keys W1, b1, W2, b2, W3, b3",
     shape_text="gives each gradient the shape of its parameter", shape_hint=hint(lambda path: path[0]),
-    part_label=lambda path: f"gradients(X, T, lam)['{path[0]}']", mistakes=gradient_mistakes,
+    part_label=lambda path: f"gradients(X, T, lam)['{path[0]}']", mistakes=mistakes.gradients,
     value="matches the reference (backprop plus lam * W on the weights)",
     inputs_text=lambda i: f"for lam = {i['lam']}, sizes {i['dims']}, N = {np.shape(i['X'])[1]}",
     numeric=Numeric(lambda ref, i: ref_net(i["params"], i["dims"]).loss(i["X"], i["T"], i["lam"]),
@@ -404,35 +273,7 @@ def momentum_data(rng, learning_rate, momentum):
             "momentum": momentum}
 
 
-def momentum_mistakes(ref, i, want):
-    p, g, v, rate, mu = (i[k] for k in ("params", "grads", "velocities", "learning_rate", "momentum"))
-    want_p, want_v = want
-    plus_v = {k: mu * v[k] + rate * g[k] for k in p}
-    swap_v = {k: rate * v[k] - mu * g[k] for k in p}
-    return {
-        Mistake("gradient-added", "the gradient is added: v <- momentum * v - learning_rate * g, with a minus"):
-            ({k: p[k] + plus_v[k] for k in p}, plus_v),
-        Mistake("swapped-rates", "momentum and learning_rate are swapped: v <- momentum * v - learning_rate * g"):
-            ({k: p[k] + swap_v[k] for k in p}, swap_v),
-        Mistake("old-velocity", "the parameters move by the old velocity: update v first, then p <- p + (the new v)"):
-            ({k: p[k] + v[k] for k in p}, want_v),
-        Mistake("velocity-subtracted", "the velocity is subtracted: p <- p + v (v already holds the minus sign)"):
-            ({k: p[k] - want_v[k] for k in p}, want_v),
-        Mistake("swapped-results",
-                "the two dicts are returned in the wrong order: return (new_params, new_velocities)"):
-            (want_v, want_p),
-        Mistake("no-momentum", "this is plain gradient descent: keep momentum * v in the new velocity"):
-            ({k: p[k] - rate * g[k] for k in p}, {k: -rate * g[k] for k in p})}
-
-
 PAIR = ("new_params", "new_velocities")
-
-
-def expect_momentum_pair(value, shapes, what):
-    """The shape gate's sentence for momentum_update's pair of dicts (test_student_messages)."""
-    for name, d in zip(PAIR, value):
-        for k, shape in shapes.items():
-            expect_shape(d[k], shape, f"{name}['{k}'] from {what}", f"It should have the shape of params['{k}'].")
 
 
 def momentum_step(rng, grads_scale=None, **settings):
@@ -447,7 +288,7 @@ MOMENTUM = Item(
     dims=tuple({"learning_rate": r, "momentum": m} for r, m in ((0.3, 0.7), (0.05, 0.95), (1.5, 0.0))),
     type_text="returns a tuple of two dicts (new_params, new_velocities)", shape_text="keeps the keys and the shapes "
     "of params", shape_hint=lambda got, want, path, i: f"It should have the shape of params['{path[1]}'].",
-    part_label=lambda path: f"{PAIR[path[0]]}['{path[1]}']", mistakes=momentum_mistakes, whole_mistakes=True,
+    part_label=lambda path: f"{PAIR[path[0]]}['{path[1]}']", mistakes=mistakes.momentum_update, whole_mistakes=True,
     value="matches v <- momentum * v - learning_rate * g, p <- p + v",
     inputs_text=lambda i: f"for learning_rate = {i['learning_rate']}, momentum = {i['momentum']}",
     cases=(Case("from zero velocity with momentum 0 is a plain gradient step", kind=VALUE, note="from zero velocity",
@@ -461,7 +302,6 @@ MOMENTUM = Item(
 # --- train: its Network argument is built where the call runs, and read back after it -----------
 
 TRAIN_DIMS = (64, 7, 5, 10)
-TRAIN_KEYS = ("train_loss", "val_loss", "val_accuracy")
 
 
 @functools.lru_cache(maxsize=1)
@@ -487,44 +327,6 @@ def trained(history, attributes):
             isinstance(x, (int, float)) for x in v) else v for k, v in history.items()}
     network = attributes.get("0") or {}
     return history, {k: network.get(ATTRIBUTE_OF[k]) for k in PARAM_KEYS}
-
-
-def ref_train(i, variant):
-    """(history, parameters) of a wrong ``variant`` of the reference train."""
-    net = ref_net(i["params"], i["dims"])
-    X, T, Xv, Tv, lam = i["X_train"], i["T_train"], i["X_val"], i["T_val"], i["lam"]
-    p = net.parameters()
-    v = {k: np.zeros_like(a) for k, a in p.items()}
-    history = {k: [] for k in TRAIN_KEYS}
-
-    def record(lam):
-        history["train_loss"].append(net.loss(X, T, lam))
-        history["val_loss"].append(net.loss(Xv, Tv, lam))
-        history["val_accuracy"].append(ref.accuracy(net, Xv, Tv))
-    for _ in range(i["epochs"]):
-        if variant == "before":
-            record(lam)
-        g = net.gradients(X, T, 0.0 if variant == "no-lam" else lam)
-        v = {k: np.zeros_like(a) for k, a in p.items()} if variant == "no-momentum" else v
-        p, v = ref.momentum_update(p, g, v, i["learning_rate"], i["momentum"])
-        net.set_parameters(p)
-        if variant != "before":
-            record(0.0 if variant == "loss-no-lam" else lam)
-    return {k: np.asarray(h) for k, h in history.items()}, net.parameters()
-
-
-TRAIN_MISTAKES = (
-    Mistake("before", "the history is recorded before each step: record the losses and accuracy after the update"),
-    Mistake("no-momentum", "the velocities restart at zero every epoch: create them once, before the loop, and "
-            "carry them from one momentum_update to the next"),
-    Mistake("no-lam", "lam is not passed to network.gradients: the gradients must include the L2 term"),
-    Mistake("loss-no-lam", "the recorded losses leave out the L2 term: use network.loss(X, T, lam)"))
-
-
-def train_mistakes(ref, i, want):
-    return {**{m: ref_train(i, m.id) for m in TRAIN_MISTAKES},
-            Mistake("not-in-place", "the network is not trained in place: call network.set_parameters(params) "
-                    "after each step"): (want[0], i["params"])}
 
 
 def accuracies_outside(result):
@@ -586,7 +388,7 @@ TRAIN = Item(
     part_label=lambda path: f"history['{path[1]}']" if path[0] == 0 else
     f"the trained network's {path[1]} (network.{ATTRIBUTE_OF[path[1]]})",
     finite_text="is finite, with accuracies in [0, 1]", valid=accuracies_outside,
-    value="matches momentum steps on the full batch, and trains the network in place", mistakes=train_mistakes,
+    value="matches momentum steps on the full batch, and trains the network in place", mistakes=mistakes.train,
     whole_mistakes=True, rtol=1e-6, atol=1e-9,
     inputs_text=lambda i: "for epochs = {epochs}, learning_rate = {learning_rate}, momentum = {momentum}, "
     "lam = {lam}".format(**i),

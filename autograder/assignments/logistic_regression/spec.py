@@ -1,8 +1,10 @@
-"""Hidden checks of logistic_regression: logistic, loss, gradient, delta_w, xor_feature_weights."""
+"""Hidden checks of logistic_regression: logistic, loss, gradient, delta_w, xor_feature_weights.
+Their mistake catalogue is mistakes.py."""
 import numpy as np
 
-from autograder.checks.engine import checks, Call, Case, Item, Numeric, scale, uses
-from autograder.checks.expect import CheckFailed, Mistake
+from autograder.assignments.logistic_regression import mistakes
+from autograder.checks.engine import checks, Call, Case, Item, Numeric, uses
+from autograder.checks.expect import CheckFailed
 from autograder.checks.properties import saturated_loss
 from reference import logistic_regression as ref
 
@@ -21,27 +23,13 @@ LOGISTIC = Item(
     "logistic", args=("z",), draw=lambda rng, r, c: {"z": rng.normal(0, 4, size=(r, c))},
     dims=({"r": 3, "c": 4}, {"r": range(2, 8), "c": range(2, 8)}, {"r": range(2, 8), "c": range(2, 8)}),
     value="matches σ(z) = 1 / (1 + exp(-z))", inputs_text=lambda i: f"for z of shape {i['z'].shape}",
-    mistakes=lambda ref, i, want: {
-        Mistake("sign-of-z", "the sign of z is flipped: σ(z) = 1 / (1 + exp(-z)), with a minus"):
-            ref.logistic(-i["z"]),
-        Mistake("exp-not-sigma", "this is exp(z), not σ(z)"): np.exp(i["z"])},
-    shape_text="keeps the shape of z",
-    shape_hint=lambda *_: Mistake("not-elementwise", "σ works elementwise: return one value per entry of z."),
+    mistakes=mistakes.logistic, shape_text="keeps the shape of z", shape_hint=mistakes.logistic_shape,
     cases=(Case("stays finite and exact at |z| = 1000", lambda rng: [{"z": SATURATED_Z}], overflow_is_error=True,
                 note=f"for z = {SATURATED_Z.ravel().tolist()}", finite=OVERFLOW_HINT),),
     integers=lambda rng, i: {"z": np.arange(-6, 6).reshape(3, 4)}, unchanged="leaves its input unchanged")
 
 LOSS_CLIP_HINT = ("log(0) is -inf: clip y into [ε, 1 - ε] before taking logs (any small ε, e.g. 1e-12 or "
                   "np.finfo(float).eps), or compute the loss from z with np.logaddexp.")
-
-
-def loss_mistakes(ref, i, want):
-    y, t = i["y"], i["t"]
-    return {**scale(want, y.shape[0]),
-            Mistake("swapped-arguments", "the arguments are swapped: the signature is loss(y, t), predictions first"):
-                ref.loss(t, y),
-            Mistake("missing-negative-class", "the (1 - t) log(1 - y) term for the negative class is missing"):
-                float(-np.mean(t * np.log(y)))}
 
 
 def loss_saturation(ctx):
@@ -54,20 +42,10 @@ LOSS = Item(
     "loss", args=("y", "t"), type_text="returns one number",
     draw=lambda rng, n: {"y": rng.uniform(0.05, 0.95, size=(n, 1)), "t": rng.integers(0, 2, size=(n, 1)).astype(float)},
     dims=({"n": 9}, {"n": range(5, 9)}, {"n": range(5, 9)}),
-    value="matches the mean binary cross-entropy", mistakes=loss_mistakes,
+    value="matches the mean binary cross-entropy", mistakes=mistakes.loss,
     inputs_text=lambda i: f"for N = {i['y'].shape[0]}",
     cases=(Case("stays finite and right when predictions are exactly 0 or 1", body=loss_saturation),),
     integers=lambda rng, i: {**i, "t": i["t"].astype(int)})
-
-
-def gradient_mistakes(ref, i, want):
-    w, x, t = i["w"], i["x"], i["t"]
-    y, n = ref.nn(x, w), x.shape[0]
-    return {**scale(want, n),
-            Mistake("extra-sigma-prime",
-                    "σ′(z) should not be there: with cross-entropy the σ′ = y(1 - y) factor cancels"):
-                ((y - t) * y * (1 - y)).T @ x / n,
-            Mistake("ignores-targets", "the targets are ignored: the error is y - t"): y.T @ x / n}
 
 
 def own_loss_note(ctx, i, got, eps=1e-6):
@@ -88,11 +66,9 @@ def own_loss_note(ctx, i, got, eps=1e-6):
 GRADIENT = Item(
     "gradient", args=("w", "x", "t"), draw=data, uses=("logistic",),
     dims=({"n": 7}, {"n": range(6, 11)}, {"n": range(6, 11)}),
-    value="matches the reference", mistakes=gradient_mistakes, inputs_text=lambda i: f"for N = {i['x'].shape[0]}",
+    value="matches the reference", mistakes=mistakes.gradient, inputs_text=lambda i: f"for N = {i['x'].shape[0]}",
     shape_text="has the shape of w, (1, 2)",
-    shape_hint=lambda got, *_: Mistake("transposed", "It looks transposed: a gradient has the shape of w.")
-    if got == (2, 1) else
-    "A gradient has the shape of the thing it is the gradient of: w is (1, 2).",
+    shape_hint=mistakes.gradient_shape,
     numeric=Numeric(lambda ref, i: ref.loss(ref.nn(i["x"], i["w"]), i["t"]), {None: "w"}, {"n": 8}, own_loss_note),
     cases=(Case("stays finite when σ saturates (|z| = 1000)", overflow_is_error=True, note="with w x = ±1000",
                 finite="(use a logistic that does not overflow)",
@@ -102,18 +78,10 @@ GRADIENT = Item(
                              "t": rng.integers(0, 2, size=(7, 1))})
 
 
-def delta_w_mistakes(ref, i, want):
-    return {Mistake("missing-learning-rate", "the learning rate is missing: delta_w = learning_rate * gradient"):
-            want / i["learning_rate"],
-            Mistake("update-sign",
-                    "the sign is flipped: delta_w is +learning_rate * gradient; the update subtracts it"): -want,
-            **scale(want, i["x"].shape[0])}
-
-
 DELTA_W = Item(
     "delta_w", args=("w", "x", "t", "learning_rate"), draw=data, uses=("gradient", "logistic"),
     dims=({"n": 7, "learning_rate": 0.1}, *({"n": range(6, 9), "learning_rate": r} for r in (0.5, 2.0))),
-    value="is learning_rate times the gradient", mistakes=delta_w_mistakes,
+    value="is learning_rate times the gradient", mistakes=mistakes.delta_w,
     inputs_text=lambda i: f"for learning_rate = {i['learning_rate']}", shape_text="has the shape of w, (1, 2)",
     integers=lambda rng, i: {k: np.round(v).astype(int) if isinstance(v, np.ndarray) else v for k, v in i.items()})
 
@@ -130,7 +98,7 @@ def xor_behaviour(ctx):
 
 XOR_WEIGHTS = Item(
     "xor_feature_weights", type_text=False, shape_text="returns 4 weights, shape (4,)",
-    shape_hint=lambda *_: Mistake("not-four-weights", "One weight per feature [1, x1, x2, x1*x2]."),
+    shape_hint=mistakes.xor_weights_shape,
     cases=(Case("classifies the four XOR cases", kind="value", weight=4, body=xor_behaviour),), deterministic=None)
 
 ITEMS = (LOGISTIC, LOSS, GRADIENT, DELTA_W, XOR_WEIGHTS)
