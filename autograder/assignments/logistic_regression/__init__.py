@@ -1,2 +1,2 @@
-"""The home of logistic_regression: spec.py declares its graded items and generates their hidden checks
-(reference: reference/logistic_regression.py)."""
+"""The home of logistic_regression: spec.py declares its graded items and generates their hidden checks,
+mistakes.py is their catalogue of mistakes; reference: reference/logistic_regression.py."""
