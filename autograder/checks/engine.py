@@ -8,6 +8,8 @@ process and fixes the structure (numbers, arrays, nested tuples/lists/dicts), sh
 Each check draws from an rng seeded with ``student.seed`` and the crc32 of item and description
 (the typical call: "typical call"), so adding a check never shifts another's draws. A bug costs
 once: a value check's failed draw passes when right on top of the student's own ``Item.uses``.
+Every property asks for all its calls at once, before it computes what it expects: the call
+plan (call_plan.py) reads them so, from the spec alone.
 
 For methods (digits_mlp): ``init``/``attributes`` build the object of a "Class.method" item;
 ``state(obj)`` sends a reference object to a method on another item's own path; ``objects`` builds
