@@ -127,6 +127,23 @@ def test_without_isolation_the_grader_warns_and_require_sandbox_refuses(tmp_path
     assert json.loads((tmp_path / "warned.json").read_text())["score"] == 0
 
 
+def test_without_bubblewrap_student_code_runs_as_the_grader_threads_uid():
+    """The fallback, as root, drops to this grader thread's unprivileged uid, the one that owns
+    the sandbox's home (the uid was once computed in the forked child, whose thread id is its
+    own pid: the notebook could not write its output, and nothing was graded)."""
+    if os.geteuid() != 0:
+        pytest.skip("the fallback drops root only when the grader is root")
+    try:
+        runnable = subprocess.run([sys.executable, "-c", "pass"], user=100000, group=100000, extra_groups=[],
+                                  capture_output=True).returncode == 0
+    except PermissionError:
+        runnable = False
+    if not runnable:
+        pytest.skip(f"an unprivileged uid cannot run {sys.executable} here (a private folder above it)")
+    with Session(["import os\ndef uid():\n    return float(os.getuid())"], isolation="none") as sandbox:
+        assert sandbox.call_batch([{"target": "uid"}])[0]["ok"] == sandbox_uid()
+
+
 def test_a_sandbox_that_cannot_start_is_the_graders_fault_not_the_students(monkeypatch):
     from autograder import grade as grading
     from autograder.sandbox import sandbox as sandbox_module

@@ -16,6 +16,7 @@ and processes) and one tmpfs (the home and /tmp). Where neither can be made, eac
 keeps its own limits instead (``process_limits``).
 """
 import atexit
+import functools
 import json
 import multiprocessing.util
 import os
@@ -193,7 +194,7 @@ class Sandbox:
                 bwrap_command(self.folder, sys.executable, inner) if isolated else inner,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.home,
                 env={} if isolated else scrubbed_environment(str(self.tmp), str(self.home)), start_new_session=True,
-                preexec_fn=self._limit_runner)
+                preexec_fn=functools.partial(self._limit_runner, uid))  # this thread's uid, not the child's
         theirs.close()
         try:
             if self.request(None, timeout=RUNNER_START_SECONDS).get("event") != "warm":
@@ -203,17 +204,18 @@ class Sandbox:
             self.stop()
             raise RuntimeError(f"the sandbox did not start; its output: {log}") from None
 
-    def _limit_runner(self):
+    def _limit_runner(self, uid):
         """Runs in the child before exec: join the cgroup, set the sandbox's limits on the
-        runner (so on all it forks), and in 'none' mode, drop root."""
+        runner (so on all it forks), and in 'none' mode, drop root to ``uid``, the grader
+        thread's (sandbox_uid() here would be the child's own: its thread id is its pid)."""
         if self.cgroup is not None:
             self.cgroup.join()
         for name, value in process_limits(self.limits, self.cgroup).items():
             resource.setrlimit(getattr(resource, name), (value, value))
         if self.isolation != "bwrap" and os.geteuid() == 0:
             os.setgroups([])
-            os.setgid(sandbox_uid())
-            os.setuid(sandbox_uid())
+            os.setgid(uid)
+            os.setuid(uid)
 
     def log_tail(self, size=500):
         """The end of what the runner printed, for the instructor's diagnosis."""
