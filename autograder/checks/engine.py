@@ -14,7 +14,7 @@ plan (call_plan.py) reads them so, from the spec alone.
 For methods (digits_mlp): ``init``/``attributes`` build the object of a "Class.method" item;
 ``state(obj)`` sends a reference object to a method on another item's own path; ``objects`` builds
 objects passed as arguments where the call runs (train's Network) and ``read`` brings their
-attributes back for ``result``; ``whole_mistakes``; ``labels`` stay integer in the integers check.
+attributes back for ``result``; ``labels`` stay integer in the integers check.
 The reference answers through the same ``run_call`` as the sandbox. Not there: gates passing on
 top of own dependencies (the stand-ins keep a broken component from costing a gate).
 """
@@ -76,7 +76,6 @@ class Item:
     dims: tuple = ({},)  # per value draw: numbers, or ranges to draw an int from (sizes distinct); [0]: typical
     value: object = None  # the value check's description (weight 3), or a tuple of Value
     mistakes: Callable = None  # (ref, inputs, want) -> {Mistake: wrong answer, structured as want}
-    whole_mistakes: bool = False
     inputs_text: Callable = None  # inputs -> "for N = 7"
     type_text: object = "returns an array"  # "returns ..." (failures say "should return ..."); False: none
     shape_text: str = None  # None: no shape gate
@@ -299,7 +298,9 @@ class Check:
         if mistakes is None:
             mistakes = item.mistakes(self.module, inputs, want) if item.mistakes else {}
         self.structure(got, want, inputs)
-        whole = item.whole_mistakes and next((t for t, m in mistakes.items() if same(got, m, rtol, atol)), None)
+        # a mistake that explains the whole result names every part's failure (a sum over the examples
+        # multiplies every gradient by N, though one part alone may also fit a narrower mistake)
+        whole = next((t for t, m in mistakes.items() if same(got, m, rtol, atol)), None)
         for path, w in parts(want, item.order):
             if only is None or path[0] in only:
                 what, g = self.label(path), at(got, path)

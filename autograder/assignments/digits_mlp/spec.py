@@ -288,7 +288,7 @@ MOMENTUM = Item(
     dims=tuple({"learning_rate": r, "momentum": m} for r, m in ((0.3, 0.7), (0.05, 0.95), (1.5, 0.0))),
     type_text="returns a tuple of two dicts (new_params, new_velocities)", shape_text="keeps the keys and the shapes "
     "of params", shape_hint=lambda got, want, path, i: f"It should have the shape of params['{path[1]}'].",
-    part_label=lambda path: f"{PAIR[path[0]]}['{path[1]}']", mistakes=mistakes.momentum_update, whole_mistakes=True,
+    part_label=lambda path: f"{PAIR[path[0]]}['{path[1]}']", mistakes=mistakes.momentum_update,
     value="matches v <- momentum * v - learning_rate * g, p <- p + v",
     inputs_text=lambda i: f"for learning_rate = {i['learning_rate']}, momentum = {i['momentum']}",
     cases=(Case("from zero velocity with momentum 0 is a plain gradient step", kind=VALUE, note="from zero velocity",
@@ -389,7 +389,7 @@ TRAIN = Item(
     f"the trained network's {path[1]} (network.{ATTRIBUTE_OF[path[1]]})",
     finite_text="is finite, with accuracies in [0, 1]", valid=accuracies_outside,
     value="matches momentum steps on the full batch, and trains the network in place", mistakes=mistakes.train,
-    whole_mistakes=True, rtol=1e-6, atol=1e-9,
+    rtol=1e-6, atol=1e-9,
     inputs_text=lambda i: "for epochs = {epochs}, learning_rate = {learning_rate}, momentum = {momentum}, "
     "lam = {lam}".format(**i),
     cases=(Case("trains the digits network to 95 % test accuracy in 300 epochs with its default settings",
