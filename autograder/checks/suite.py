@@ -1,8 +1,8 @@
 """Runs the hidden pytest suite of an assignment against one sandboxed submission.
 
-Each hidden test is one named property of one graded item, declared with ``@check`` with
-its kind (autograder/scores/scoring.py). An item's checks run gates first, then value checks, then
-robustness checks, each in file order; which of them are run at all is the scoring policy's
+Each hidden test is one named property of one graded item, generated from the assignment's spec
+(autograder/checks/engine.py) with a ``graded`` mark that gives its kind (autograder/scores/scoring.py).
+An item's checks run gates first, then value checks, then robustness checks, each in the spec's order; which of them are run at all is the scoring policy's
 to say (``scoring.not_checked_because``). Only CheckFailed messages reach the student; any
 other exception becomes a plain sentence, never a traceback or the test's source.
 
