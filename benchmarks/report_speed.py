@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from autograder.course import ASSIGNMENTS  # noqa: E402
-from autograder.integrations.batch import load_result, save  # noqa: E402
+from autograder.integrations.batch import load_saved, save  # noqa: E402
 from submissions import release_submission, submission  # noqa: E402
 
 TARGET = 10.0
@@ -50,7 +50,7 @@ def seed_gradings(folder):
             submission(submitted, assignment, replace=corpus.MUTANTS[name][2], student=name)
     subprocess.run([sys.executable, "-m", "autograder", "grade", submitted, "--out", out, "--quiet"], cwd=ROOT,
                    check=True)
-    return [load_result(p.parent) for p in sorted(out.glob("*/*/result.json"))]
+    return [load_saved(p.parent) for p in sorted(out.glob("*/*/result.json"))]
 
 
 def varied(seed, student, rng):

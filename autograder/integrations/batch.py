@@ -87,22 +87,15 @@ def check_result_folders(jobs, out):
             "Nothing was graded.")
 
 
-def load_saved(folder, key):
-    """The saved SubmissionResult of ``folder`` if its fingerprint is ``key``, else None."""
+def load_saved(folder, key=None):
+    """The SubmissionResult saved in ``folder``/result.json if its fingerprint is ``key`` (any
+    fingerprint when ``key`` is None: the reports read a graded folder so), else None; None too
+    when there is none or it cannot be read."""
     try:
-        saved = json.loads((folder / SAVED).read_text())
-        if saved["fingerprint"] != key:
+        saved = json.loads((Path(folder) / SAVED).read_text())
+        if key is not None and saved["fingerprint"] != key:
             return None
         return SubmissionResult.from_dict(saved["result"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def load_result(folder):
-    """The SubmissionResult saved in ``folder``/result.json whatever its fingerprint, or None
-    when there is none or it cannot be read (the reports read a graded folder with it)."""
-    try:
-        return SubmissionResult.from_dict(json.loads((Path(folder) / SAVED).read_text())["result"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -178,10 +171,6 @@ def process_pool(workers):
     return ProcessPoolExecutor(workers, mp_context=context, initializer=pin_to_a_cpu, initargs=(free_cpus,))
 
 
-def graded(job, isolation):
-    return grade_notebook(job.notebook, job.assignment, job.student, isolation=isolation)
-
-
 def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.stderr, scheduler=None,
                 require_isolation=False):
     """SubmissionResults of ``jobs`` in order, and how many were reused from an earlier run.
@@ -212,10 +201,11 @@ def grade_batch(jobs, out, workers=1, isolation=None, regrade=False, stream=sys.
             grade_on_cluster([(i, jobs[i]) for i in pending], graders, scheduler, require_isolation, finish)
         elif workers <= 1:
             for i in pending:
-                finish(i, graded(jobs[i], isolation))
+                finish(i, grade_notebook(jobs[i].notebook, jobs[i].assignment, jobs[i].student, isolation=isolation))
         else:
             with process_pool(workers) as pool:
-                futures = {pool.submit(graded, jobs[i], isolation): i for i in pending}
+                futures = {pool.submit(grade_notebook, jobs[i].notebook, jobs[i].assignment, jobs[i].student,
+                                       isolation=isolation): i for i in pending}
                 for future in as_completed(futures):
                     finish(futures[future], future.result())
     finally:

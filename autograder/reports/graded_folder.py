@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.integrations.batch import SAVED, load_result
+from autograder.integrations.batch import SAVED, load_saved
 from autograder.reports.formats import from_gradescope_json
 
 GRADESCOPE = "results.json"
@@ -31,7 +31,7 @@ def submission_folders(out):
 
 def read_result(folder):
     """The SubmissionResult saved in ``folder``; raises ValueError when neither file is readable."""
-    result = load_result(folder)
+    result = load_saved(folder)
     if result is None:
         try:
             data = json.loads((folder / GRADESCOPE).read_text(encoding="utf-8"))

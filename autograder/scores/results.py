@@ -20,7 +20,7 @@ class TestResult:
     max_score: float
     output: str
     status: str  # passed, failed, not implemented, not checked
-    mistake: dict = None  # the diagnosed mistake, {"id": "gradient.sum-not-mean", "label": "sums instead of averaging"}
+    mistake: dict = None  # the diagnosed mistake: {"id": "gradient.sum-not-mean", "label": "sums over the ..."}
 
 
 @dataclass

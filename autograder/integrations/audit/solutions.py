@@ -29,11 +29,6 @@ class SolutionCell:
     regions: tuple
 
 
-def cell_text(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
 def definitions(tree):
     """[(qualified name, first line, last line)] of the functions and methods of a cell."""
     found = []
@@ -64,13 +59,13 @@ def regions_of(grade_id, source, graded):
 
 
 def solution_cells(notebook, graded):
-    """The solution cells of ``notebook`` (a dict from read_notebook) that hold a region, in
+    """The solution cells of ``notebook`` (as read_notebook reads it) that hold a region, in
     order; ``graded`` is the assignment's graded names."""
     cells = []
     for cell in notebook["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.get("cell_type") == "code" and meta.get("solution") and meta.get("grade_id"):
-            source = cell_text(cell)
+            source = cell["source"]  # one string, as read_notebook gives it
             regions = regions_of(meta["grade_id"], source, set(graded))
             if regions:
                 cells.append(SolutionCell(meta["grade_id"], source, regions))

@@ -6,14 +6,16 @@ notebooks are written in nbgrader's layout, ``DIR/<mutant id>/<assignment>/<assi
 so the batch grader takes the mutant's id for the student's.
 """
 import copy
+import functools
 import json
 from pathlib import Path
 
 from autograder.course import ROOT, notebook_name
 
 
+@functools.cache
 def source_json(assignment):
-    """The source notebook as its JSON, untouched."""
+    """The source notebook as its JSON, untouched (read once: ``with_cell`` copies it)."""
     return json.loads((ROOT / "source" / assignment / notebook_name(assignment)).read_text(encoding="utf-8"))
 
 
